@@ -1,0 +1,227 @@
+"""Compute, parameter counts and units.
+
+* :func:`training_flops`: the ``C = 6 N D`` approximation (Kaplan et al. 2020, Sec. 2.1).
+* :func:`pf_days`, :func:`flops_from_pf_days`: 1 PF-day = 1e15 FLOP/s x 86,400 s.
+* :func:`non_embedding_params`: Kaplan's ``N = 2 n_layer d_model (2 d_attn + d_ff)``.
+* :func:`chinchilla_flops`: Hoffmann et al. (2022), Appendix F, forward plus backward.
+* :func:`kaplan_flops_per_token`: Kaplan's Table 1 count, ``6 N + 6 n_layer n_ctx d_attn``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from scaling_utils._validation import as_positive, broadcast, scalar_or_array
+
+__all__ = [
+    "PF_DAY",
+    "chinchilla_flops",
+    "flops_from_pf_days",
+    "kaplan_flops_per_token",
+    "non_embedding_params",
+    "pf_days",
+    "training_flops",
+]
+
+FloatOrArray = float | NDArray[np.float64]
+
+PF_DAY: float = 1e15 * 24 * 3600
+"""FLOPs in one petaflop/s-day: 8.64e19."""
+
+
+def training_flops(N: ArrayLike, D: ArrayLike) -> FloatOrArray:
+    """Training compute ``C = 6 N D`` in FLOPs.
+
+    Two FLOPs per parameter per token for the forward pass (a multiply and an add) and
+    twice that for the backward pass (Kaplan et al. 2020, Sec. 2.1).
+
+    Parameters
+    ----------
+    N : array_like
+        Parameters, finite and > 0.
+    D : array_like
+        Training tokens, finite and > 0; broadcast against ``N``.
+
+    Returns
+    -------
+    float or ndarray
+        FLOPs.
+
+    Examples
+    --------
+    >>> f"{training_flops(280e9, 300e9):.3g}"  # Gopher
+    '5.04e+23'
+    """
+    n, d = broadcast(N=as_positive(N, "N"), D=as_positive(D, "D"))
+    return scalar_or_array(6.0 * n * d)
+
+
+def pf_days(flops: ArrayLike) -> FloatOrArray:
+    """Convert FLOPs to PF-days.
+
+    Examples
+    --------
+    >>> pf_days(8.64e19)
+    1.0
+    """
+    return scalar_or_array(as_positive(flops, "flops") / PF_DAY)
+
+
+def flops_from_pf_days(pf_days: ArrayLike) -> FloatOrArray:
+    """Convert PF-days to FLOPs.
+
+    Examples
+    --------
+    >>> f"{flops_from_pf_days(3.1e8):.3g}"
+    '2.68e+28'
+    """
+    return scalar_or_array(as_positive(pf_days, "pf_days") * PF_DAY)
+
+
+def _resolve_shape(d_model: NDArray[np.float64], d_ff: ArrayLike | None, d_attn: ArrayLike | None):
+    ff = 4.0 * d_model if d_ff is None else as_positive(d_ff, "d_ff")
+    attn = d_model if d_attn is None else as_positive(d_attn, "d_attn")
+    return ff, attn
+
+
+def non_embedding_params(
+    n_layer: ArrayLike, d_model: ArrayLike, d_ff: ArrayLike | None = None, d_attn: ArrayLike | None = None
+) -> FloatOrArray:
+    """Non-embedding parameters of a decoder-only transformer, as counted by Kaplan et al.
+
+    Parameters
+    ----------
+    n_layer : array_like
+        Number of layers, > 0.
+    d_model : array_like
+        Residual stream width, > 0.
+    d_ff : array_like, optional
+        Feed-forward width; default ``4 * d_model``.
+    d_attn : array_like, optional
+        Total attention width (``n_head * d_head``); default ``d_model``.
+
+    Returns
+    -------
+    float or ndarray
+        ``2 n_layer d_model (2 d_attn + d_ff)``, which is ``12 n_layer d_model**2`` with
+        the defaults. Biases and layer norms are left out, as in the paper.
+
+    References
+    ----------
+    Kaplan et al. 2020, Table 1.
+
+    Examples
+    --------
+    >>> non_embedding_params(2, 64)
+    98304.0
+    >>> non_embedding_params(96, 12288) / 1e9  # GPT-3 175B shape
+    173.946175488
+    """
+    nl = as_positive(n_layer, "n_layer")
+    dm = as_positive(d_model, "d_model")
+    ff, attn = _resolve_shape(dm, d_ff, d_attn)
+    nl, dm, ff, attn = broadcast(n_layer=nl, d_model=dm, d_ff=ff, d_attn=attn)
+    return scalar_or_array(2.0 * nl * dm * (2.0 * attn + ff))
+
+
+def chinchilla_flops(
+    n_layer: ArrayLike,
+    d_model: ArrayLike,
+    n_head: ArrayLike,
+    *,
+    d_head: ArrayLike | None = None,
+    d_ff: ArrayLike | None = None,
+    vocab_size: ArrayLike = 32_000,
+    seq_len: ArrayLike = 2048,
+    tokens: ArrayLike | None = None,
+) -> FloatOrArray:
+    r"""Training FLOPs by the full count of Hoffmann et al. (2022), Appendix F.
+
+    Per sequence of ``seq_len`` tokens, the forward pass costs
+
+    * embeddings: :math:`2\,s\,V\,d`;
+    * per layer, attention: QKV projections :math:`2\cdot3\,s\,d\,(kh)`, key-query logits
+      :math:`2 s^2 (kh)`, softmax :math:`3 h s^2`, softmax-weighted values
+      :math:`2 s^2 (kh)`, output projection :math:`2 s (kh) d`;
+    * per layer, dense block: :math:`2 s (2 d\, d_{ff})`;
+    * final logits: :math:`2 s d V`;
+
+    and the backward pass twice the forward, so the total is three forward passes.
+
+    Parameters
+    ----------
+    n_layer, d_model, n_head : array_like
+        Layers, width and attention heads, > 0.
+    d_head : array_like, optional
+        Key/query size per head ``k``; default ``d_model / n_head``.
+    d_ff : array_like, optional
+        Feed-forward width; default ``4 * d_model``.
+    vocab_size : array_like, default 32,000
+        Vocabulary size ``V`` (Chinchilla's SentencePiece vocabulary).
+    seq_len : array_like, default 2048
+        Sequence length ``s``.
+    tokens : array_like, optional
+        Training tokens. If given, returns the FLOPs for that many tokens
+        (``tokens / seq_len`` sequences); otherwise the FLOPs per sequence.
+
+    Returns
+    -------
+    float or ndarray
+        Forward-plus-backward FLOPs.
+
+    Examples
+    --------
+    Chinchilla (80 layers, d_model 8192, 64 heads of size 128) on 1.4T tokens; the full
+    count is within a few percent of ``6 N D = 5.88e23`` for its 70B parameters:
+
+    >>> c = chinchilla_flops(80, 8192, 64, d_head=128, d_ff=32768, tokens=1.4e12)
+    >>> f"{c:.3g}"
+    '5.68e+23'
+    """
+    nl = as_positive(n_layer, "n_layer")
+    d = as_positive(d_model, "d_model")
+    h = as_positive(n_head, "n_head")
+    k = d / h if d_head is None else as_positive(d_head, "d_head")
+    ff = 4.0 * d if d_ff is None else as_positive(d_ff, "d_ff")
+    v = as_positive(vocab_size, "vocab_size")
+    s = as_positive(seq_len, "seq_len")
+    nl, d, h, k, ff, v, s = broadcast(n_layer=nl, d_model=d, n_head=h, d_head=k, d_ff=ff, vocab_size=v, seq_len=s)
+    kh = k * h
+    embeddings = 2 * s * v * d
+    attention = 2 * 3 * s * d * kh + 2 * s**2 * kh + 3 * h * s**2 + 2 * s**2 * kh + 2 * s * kh * d
+    dense = 2 * s * (2 * d * ff)
+    logits = 2 * s * d * v
+    forward = embeddings + nl * (attention + dense) + logits
+    per_sequence = 3.0 * forward
+    if tokens is None:
+        return scalar_or_array(per_sequence)
+    t = as_positive(tokens, "tokens")
+    per_sequence, s, t = broadcast(per_sequence=per_sequence, seq_len=s, tokens=t)
+    return scalar_or_array(per_sequence * t / s)
+
+
+def kaplan_flops_per_token(
+    n_layer: ArrayLike,
+    d_model: ArrayLike,
+    n_ctx: ArrayLike,
+    d_ff: ArrayLike | None = None,
+    d_attn: ArrayLike | None = None,
+) -> FloatOrArray:
+    """Training FLOPs per token including attention, by Kaplan et al. (2020), Table 1.
+
+    ``C_forward = 2 N + 2 n_layer n_ctx d_attn`` and training is three forward passes, so
+    ``6 N + 6 n_layer n_ctx d_attn`` (embeddings left out).
+
+    Examples
+    --------
+    >>> kaplan_flops_per_token(2, 64, 128)
+    688128.0
+    """
+    nl = as_positive(n_layer, "n_layer")
+    dm = as_positive(d_model, "d_model")
+    ctx = as_positive(n_ctx, "n_ctx")
+    ff, attn = _resolve_shape(dm, d_ff, d_attn)
+    n = non_embedding_params(nl, dm, ff, attn)
+    nl, ctx, attn, n = broadcast(n_layer=nl, n_ctx=ctx, d_attn=attn, N=np.asarray(n))
+    return scalar_or_array(6.0 * n + 6.0 * nl * ctx * attn)

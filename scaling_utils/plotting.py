@@ -1,0 +1,187 @@
+"""One function per book figure, all in one style.
+
+Each function takes the laws or data it draws and returns a :class:`matplotlib.figure.Figure`
+created through pyplot, so that a notebook cell ``fig = plotting.<name>(...)`` shows it
+exactly once. Nothing here computes a result the book reports: numbers come from
+:mod:`scaling_utils.laws`, :mod:`scaling_utils.fitting` and friends, so every figure can
+be traced to the function and data that made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+from scaling_utils._validation import positive_scalar
+from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, ChinchillaLaw, KaplanLaw
+
+__all__ = ["STYLE", "book_style", "chinchilla_contours", "kaplan_power_laws", "latex_sci", "palette"]
+
+STYLE: dict[str, object] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.8,
+    "svg.hashsalt": "scaling-laws-reproduced",
+    "image.cmap": "viridis",
+}
+"""rcParams shared by every figure of the book (fixed SVG hash salt for byte-identical files)."""
+
+
+@contextmanager
+def book_style():
+    """Context manager applying :data:`STYLE` on top of seaborn's ``ticks`` theme."""
+    with sns.axes_style("ticks"), mpl.rc_context(STYLE):
+        yield
+
+
+def palette(n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours from the colour-blind-safe palette used throughout the book."""
+    return sns.color_palette("colorblind", n) if n <= 10 else sns.color_palette("viridis", n)
+
+
+def latex_sci(x: float, digits: int = 2) -> str:
+    """``x`` as LaTeX scientific notation, e.g. ``3.1\\times10^{8}``."""
+    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
+    return rf"{mantissa}\times10^{{{int(exp)}}}"
+
+
+def _plain_log_y(ax) -> None:
+    """Loss axes in log scale, labelled with plain numbers (as in the papers)."""
+    ax.set_yscale("log")
+    fmt = ScalarFormatter()
+    fmt.set_scientific(False)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)))
+    ax.yaxis.set_major_formatter(fmt)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool = True) -> Figure:
+    """F2(a): Kaplan's three power laws L(C_min), L(D), L(N) over the paper's axis ranges.
+
+    Parameters
+    ----------
+    law : KaplanLaw
+        Constants to draw (default: the paper's).
+    show_figure1_label : bool
+        Also draw L(C) with the constant printed in the paper's Figure 1 (2.3e8 PF-days),
+        dotted, beside the one of Eq. 1.3.
+    """
+    c = np.logspace(-9, 1, 200)
+    d = np.logspace(7, 10, 200)
+    n = np.logspace(5, 9, 200)
+    with book_style():
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharey=True, layout="constrained")
+        colors = palette(3)
+        ax = axes[0]
+        ax.plot(
+            c,
+            law.loss_c(c),
+            color=colors[0],
+            label=rf"$L=(C_{{min}}/{latex_sci(law.C_c)})^{{-{law.alpha_C}}}$ (Eq. 1.3)",
+        )
+        if show_figure1_label:
+            alt = KaplanLaw(C_c=KAPLAN_2020_FIGURE1_C_C)
+            ax.plot(
+                c, alt.loss_c(c), ":", color="0.4", label=rf"$C_c={latex_sci(KAPLAN_2020_FIGURE1_C_C)}$ (Fig. 1 label)"
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("Compute $C_{min}$ (PF-days, non-embedding)")
+        ax.set_ylabel("Test loss (nats/token)")
+        ax = axes[1]
+        ax.plot(d, law.loss_d(d), color=colors[1], label=rf"$L=(D/{latex_sci(law.D_c)})^{{-{law.alpha_D}}}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("Dataset size $D$ (tokens)")
+        ax = axes[2]
+        ax.plot(n, law.loss_n(n), color=colors[2], label=rf"$L=(N/{latex_sci(law.N_c)})^{{-{law.alpha_N}}}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("Parameters $N$ (non-embedding)")
+        for ax in axes:
+            _plain_log_y(ax)
+            ax.legend(loc="upper right", frameon=False)
+    return fig
+
+
+def chinchilla_contours(
+    laws: Sequence[ChinchillaLaw],
+    *,
+    budgets: Sequence[float] = (6e18, 1e20, 1e21, 1e22, 5.76e23),
+    highlight_flops: float = 5.76e23,
+    flops_range: tuple[float, float] = (1e18, 1e26),
+    n_range: tuple[float, float] = (1e7, 1e13),
+) -> Figure:
+    """F5: iso-loss contours, efficient frontier and isoFLOP slices, one row per law.
+
+    Left: contours of ``L(N, D = C / 6N)`` over training FLOPs and parameters, the
+    efficient frontier ``N_opt(C)`` (the fewest-FLOPs point of each contour), the isoFLOP
+    slices (dashed) and the optimum at ``highlight_flops`` (Gopher's budget by default).
+    Right: loss against N along each slice, each slice's minimum marked.
+    """
+    if len(laws) == 0:
+        raise ValueError("laws must hold at least one ChinchillaLaw")
+    highlight = positive_scalar(highlight_flops, "highlight_flops")
+    c_grid = np.logspace(*np.log10(flops_range), 300)
+    n_grid = np.logspace(*np.log10(n_range), 300)
+    cc, nn = np.meshgrid(c_grid, n_grid)
+    colors = palette(len(budgets))
+    with book_style():
+        fig, axes = plt.subplots(len(laws), 2, figsize=(10, 3.9 * len(laws)), layout="constrained", squeeze=False)
+        for row, law in zip(axes, laws, strict=True):
+            ax = row[0]
+            loss = np.asarray(law.loss(nn, cc / (6.0 * nn)))
+            levels = np.round(np.geomspace(law.E + 0.05, min(float(loss.max()), law.E + 4.0), 14), 3)
+            cs = ax.contourf(cc, nn, loss, levels=levels, cmap="viridis_r", extend="max")
+            fig.colorbar(cs, ax=ax, label="Loss (nats/token)", format="%.2f")
+            n_opt, _ = law.compute_optimal(c_grid)
+            ax.plot(c_grid, n_opt, color="tab:red", label="Efficient frontier")
+            for b, col in zip(budgets, colors, strict=True):
+                ax.axvline(b, color=col, ls="--", lw=1.2)
+            nh, _ = law.compute_optimal(highlight)
+            ax.plot(
+                [highlight],
+                [nh],
+                "*",
+                ms=14,
+                color="white",
+                mec="black",
+                zorder=5,
+                label=f"{nh / 1e9:.0f}B at {highlight:.3g} FLOPs",
+            )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlim(flops_range)
+            ax.set_ylim(n_range)
+            ax.set_xlabel("Training FLOPs")
+            ax.set_ylabel("Parameters $N$")
+            ax.set_title(law.name)
+            ax.legend(loc="upper left", frameon=True, framealpha=0.85)
+            ax.grid(False)
+            ax = row[1]
+            for b, col in zip(budgets, colors, strict=True):
+                ns = np.logspace(np.log10(n_range[0]), np.log10(n_range[1]), 300)
+                ns = ns[b / (6.0 * ns) >= 1.0]
+                ax.plot(ns, law.loss(ns, b / (6.0 * ns)), color=col, label=f"{b:.3g} FLOPs")
+                nb, db = law.compute_optimal(b)
+                ax.plot([nb], [law.loss(nb, db)], "o", color=col, mec="black")
+            ax.set_xscale("log")
+            _plain_log_y(ax)
+            ax.set_ylim(law.E * 0.98, law.E + 2.5)
+            ax.set_xlabel("Parameters $N$")
+            ax.set_ylabel("Loss (nats/token)")
+            ax.set_title("IsoFLOP slices (dot: minimum)")
+            ax.legend(loc="upper right", frameon=False)
+    return fig

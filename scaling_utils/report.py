@@ -1,0 +1,103 @@
+"""Tables the book shows: "article vs reproduction" summaries and Table T1.
+
+Plain pandas DataFrames, so that a notebook displays them with one call and a test can read
+their cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
+
+__all__ = ["comparison_table", "fmt_interval", "t1_table"]
+
+
+def comparison_table(rows: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """The closing table of each chapter: one row per claim.
+
+    Parameters
+    ----------
+    rows : sequence of (claim, article, reproduction, difference)
+        All four as display strings.
+
+    Examples
+    --------
+    >>> comparison_table([("GPT-3 tokens/param", "1.7", "1.71", "none")]).shape
+    (1, 3)
+    """
+    columns = ["Claim", "Article", "This book", "Difference"]
+    for i, r in enumerate(rows):
+        if len(r) != 4:
+            raise ValueError(f"rows[{i}] must have 4 fields {columns}, got {len(r)}")
+    return pd.DataFrame([list(r) for r in rows], columns=columns).set_index("Claim")
+
+
+def fmt_interval(interval: tuple[float, float] | None, digits: int = 3) -> str:
+    """``'(0.454, 0.455)'`` or an empty string.
+
+    Examples
+    --------
+    >>> fmt_interval((0.4541, 0.455))
+    '(0.454, 0.455)'
+    """
+    if interval is None:
+        return ""
+    return f"({interval[0]:.{digits}f}, {interval[1]:.{digits}f})"
+
+
+def t1_table(
+    chinchilla_laws: Sequence[ChinchillaLaw] = (),
+    kaplan: KaplanLaw | None = None,
+    published: Sequence[PublishedExponents] = PUBLISHED_T1,
+) -> pd.DataFrame:
+    """T1, Hoffmann et al. (2022) Table 2, with exponents derived from the laws beside it.
+
+    For each Chinchilla law, a row of approach 3 whose ``a = beta / (alpha + beta)`` and
+    ``b = alpha / (alpha + beta)`` are computed from its constants; for the Kaplan law, a
+    row from its Table 6 allocation exponents.
+
+    Examples
+    --------
+    >>> from scaling_utils.laws import HOFFMANN_2022_UNROUNDED
+    >>> t = t1_table([HOFFMANN_2022_UNROUNDED])
+    >>> round(float(t.iloc[-1]["a"]), 4)
+    0.4565
+    """
+    rows = [
+        {
+            "approach": p.approach,
+            "source": f"printed ({p.citation})",
+            "a": p.a,
+            "a interval": fmt_interval(p.a_interval),
+            "b": p.b,
+            "b interval": fmt_interval(p.b_interval),
+        }
+        for p in published
+    ]
+    for law in chinchilla_laws:
+        a, b = law.exponents
+        rows.append(
+            {
+                "approach": "3. Parametric modelling of the loss",
+                "source": f"derived: {law.name}",
+                "a": a,
+                "a interval": "",
+                "b": b,
+                "b interval": "",
+            }
+        )
+    if kaplan is not None:
+        rows.append(
+            {
+                "approach": "Kaplan et al. (2020)",
+                "source": f"derived: {kaplan.name} Table 6",
+                "a": kaplan.opt_n_exp,
+                "a interval": "",
+                "b": kaplan.opt_d_exp,
+                "b interval": "",
+            }
+        )
+    return pd.DataFrame(rows)

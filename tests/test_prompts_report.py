@@ -1,0 +1,38 @@
+"""Prompts (N9) and the report tables (T1, comparisons)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaling_utils.laws import HOFFMANN_2022_UNROUNDED, KAPLAN_2020, PUBLISHED_T1
+from scaling_utils.prompts import ARTICLE_EXAMPLES, ARTICLE_QUERY, addition_example, few_shot_prompt
+from scaling_utils.report import comparison_table, t1_table
+
+
+def test_article_prompts():
+    assert few_shot_prompt(ARTICLE_QUERY) == "8+9=?"
+    assert few_shot_prompt(ARTICLE_QUERY, ARTICLE_EXAMPLES[-1:]) == "5+5=10, 8+9=?"
+    assert few_shot_prompt(ARTICLE_QUERY, ARTICLE_EXAMPLES) == "6+7=13, 6+6=12, 5+5=10, 8+9=?"
+
+
+def test_prompt_errors():
+    with pytest.raises(TypeError, match="a must be an int"):
+        addition_example(1.5, 2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="query must be a pair"):
+        few_shot_prompt((1, 2, 3))  # type: ignore[arg-type]
+
+
+def test_t1_table_has_published_and_derived_rows():
+    t = t1_table([HOFFMANN_2022_UNROUNDED], KAPLAN_2020)
+    assert len(t) == len(PUBLISHED_T1) + 2
+    assert t.loc[2, "a interval"] == "(0.454, 0.455)"
+    derived = t[t["source"].str.startswith("derived")]
+    assert round(float(derived.iloc[0]["a"]), 2) == 0.46
+    assert float(derived.iloc[1]["a"]) == 0.73
+
+
+def test_comparison_table_validates_rows():
+    t = comparison_table([("claim", "a", "b", "c")])
+    assert list(t.columns) == ["Article", "This book", "Difference"]
+    with pytest.raises(ValueError, match=r"rows\[0\] must have 4 fields"):
+        comparison_table([("claim", "a")])

@@ -47,7 +47,9 @@ __all__ = [
     "fit_power_law",
     "fit_saturating_power_law",
     "huber_objective",
+    "interval_width_study",
     "isoflop_minima",
+    "runs_for_width",
 ]
 
 
@@ -473,30 +475,31 @@ def fit_chinchilla(
 def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
     """Approach 2: per compute budget, the vertex of a parabola fitted to loss against log N.
 
-    Parameters
-    ----------
-    N, C, loss : array_like
-        Parameters, training FLOPs (the budget; runs of one budget share the same value)
-        and final loss of each run. Each budget needs at least 3 distinct sizes.
+       Parameters
+       ----------
+       N, C, loss : array_like
+           Parameters, training FLOPs (the budget; runs of one budget share the same value)
+           and final loss of each run. Each budget needs at least 3 distinct sizes.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
-        n_runs, at_edge``. ``at_edge`` is True where the vertex lies outside the sampled
-        sizes (or the parabola opens downwards, when ``N_opt`` is NaN): such a budget has no
-        interior minimum and its ``N_opt`` is an extrapolation, flagged and never used by
-        :func:`fit_isoflop`.
+       Returns
+       -------
+       pandas.DataFrame
+           One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
+           n_runs, at_edge``, and the parabola ``loss = p0 + p1 log N + p2 (log N)**2``.
+    ``at_edge`` is True where the vertex lies outside the sampled
+           sizes (or the parabola opens downwards, when ``N_opt`` is NaN): such a budget has no
+           interior minimum and its ``N_opt`` is an extrapolation, flagged and never used by
+           :func:`fit_isoflop`.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scaling_utils.laws import HOFFMANN_2022
-    >>> C = np.repeat([1e19, 1e20], 7)
-    >>> N = np.tile(np.logspace(7.5, 9.5, 7), 2)
-    >>> df = isoflop_minima(N, C, HOFFMANN_2022.loss(N, C / (6 * N)))
-    >>> df[["C", "at_edge"]].values.tolist()
-    [[1e+19, False], [1e+20, False]]
+       Examples
+       --------
+       >>> import numpy as np
+       >>> from scaling_utils.laws import HOFFMANN_2022
+       >>> C = np.repeat([1e19, 1e20], 7)
+       >>> N = np.tile(np.logspace(7.5, 9.5, 7), 2)
+       >>> df = isoflop_minima(N, C, HOFFMANN_2022.loss(N, C / (6 * N)))
+       >>> df[["C", "at_edge"]].values.tolist()
+       [[1e+19, False], [1e+20, False]]
     """
     n, c, l = _paired(3, N=N, C=C, loss=loss)
     rows = []
@@ -506,6 +509,7 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
         if np.unique(x).size < 3:
             raise ValueError(f"budget C={budget:.3g} needs at least 3 distinct model sizes, got {np.unique(x).size}")
         a2, a1, a0 = np.polyfit(x, l[sel], 2)
+        coefs = {"p0": float(a0), "p1": float(a1), "p2": float(a2)}
         if a2 <= 0:
             rows.append(
                 {
@@ -516,6 +520,7 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
                     "n_runs": int(sel.sum()),
                     "at_edge": True,
                 }
+                | coefs
             )
             continue
         xv = -a1 / (2 * a2)
@@ -529,6 +534,7 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
                 "n_runs": int(sel.sum()),
                 "at_edge": bool(xv < x.min() or xv > x.max()),
             }
+            | coefs
         )
     return pd.DataFrame(rows)
 
@@ -848,3 +854,88 @@ def bootstrap_envelope(
     slope = _batched_loglog_slope(np.broadcast_to(grid, n_opt.shape), n_opt, w)[ok]
     samples = pd.DataFrame({"a": slope, "b": 1.0 - slope})
     return Bootstrap(point={"a": point.a, "b": point.b}, samples=samples, n_resamples=n_resamples, seed=seed)
+
+
+def interval_width_study(
+    law: ChinchillaLaw,
+    n_sizes: tuple[int, ...] = (5, 10, 20, 40, 80),
+    *,
+    budgets: ArrayLike = (6e18, 3e19, 1e20, 3e20, 1e21, 3e21),
+    noise: float = 0.01,
+    n_resamples: int = 1000,
+    level: float = 0.8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How wide approach 3's bootstrap interval for ``a`` is, against the number of runs.
+
+    For each entry of ``n_sizes``, draws IsoFLOP runs from ``law`` (see
+    :func:`scaling_utils.synthetic.isoflop_runs`) with that many sizes per budget, fits
+    approach 3 and bootstraps it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n_runs, a, low, high, width, level`` per dataset.
+    """
+    from scaling_utils.synthetic import isoflop_runs
+
+    level = _check_level(level)
+    rows = []
+    for k, m in enumerate(n_sizes):
+        runs = isoflop_runs(law, budgets, n_sizes=m, noise=noise, seed=seed + k)
+        fit = fit_chinchilla(runs["N"], runs["D"], runs["loss"])
+        boot = bootstrap_chinchilla(runs["N"], runs["D"], runs["loss"], n_resamples=n_resamples, seed=seed + k, fit=fit)
+        lo, hi = boot.interval("a", level)
+        rows.append(
+            {"n_runs": len(runs), "a": fit.law.exponents[0], "low": lo, "high": hi, "width": hi - lo, "level": level}
+        )
+    return pd.DataFrame(rows)
+
+
+def runs_for_width(
+    study: pd.DataFrame, target_width: float, *, exponent: float | None = None
+) -> tuple[float, PowerLawFit]:
+    """Extrapolate an :func:`interval_width_study`: runs needed for an interval of ``target_width``.
+
+    Fits ``width = c * n_runs**k`` and solves it for ``target_width``. With ``exponent=None``
+    both ``c`` and ``k`` are fitted; with e.g. ``exponent=-0.5`` (the rate for independent
+    noise) only ``c`` is, as the geometric mean of ``width * n_runs**-k``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> study = pd.DataFrame({"n_runs": [100, 400, 1600], "width": [0.1, 0.05, 0.025]})
+    >>> n, fit = runs_for_width(study, 0.001)
+    >>> round(n), round(fit.exponent, 3)
+    (1000000, -0.5)
+    >>> round(runs_for_width(study, 0.001, exponent=-0.5)[0])
+    1000000
+    """
+    target = positive_scalar(target_width, "target_width")
+    for col in ("n_runs", "width"):
+        if col not in study:
+            raise ValueError(f"study must have a column {col!r}")
+    if exponent is None:
+        fit = fit_power_law(study["n_runs"], study["width"])
+    else:
+        k = float(exponent)
+        if not np.isfinite(k) or k >= 0:
+            raise ValueError(f"exponent must be finite and < 0, got {exponent!r}")
+        n, w = _paired(1, n_runs=study["n_runs"], width=study["width"])
+        log_c = np.log(w) - k * np.log(n)
+        resid = log_c - log_c.mean()
+        ly = np.log(w)
+        ss_tot = float(np.sum((ly - ly.mean()) ** 2))
+        c = float(np.exp(log_c.mean()))
+        se = float(resid.std(ddof=1) / np.sqrt(n.size)) if n.size > 1 else float("nan")
+        fit = PowerLawFit(
+            coefficient=c,
+            exponent=k,
+            coefficient_se=c * se,
+            exponent_se=0.0,
+            r2=1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else 1.0,
+            n_points=int(n.size),
+        )
+    if fit.exponent >= 0:
+        raise ValueError(f"interval width does not shrink with more runs (exponent {fit.exponent:.3f})")
+    return float((target / fit.coefficient) ** (1.0 / fit.exponent)), fit

@@ -15,14 +15,25 @@ from contextlib import contextmanager
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from scaling_utils._validation import positive_scalar
+from scaling_utils.fitting import ApproachFit, ChinchillaFit, runs_for_width
 from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, ChinchillaLaw, KaplanLaw
 
-__all__ = ["STYLE", "book_style", "chinchilla_contours", "kaplan_power_laws", "latex_sci", "palette"]
+__all__ = [
+    "STYLE",
+    "book_style",
+    "chinchilla_approaches",
+    "chinchilla_contours",
+    "interval_width",
+    "kaplan_power_laws",
+    "latex_sci",
+    "palette",
+]
 
 STYLE: dict[str, object] = {
     "figure.dpi": 110,
@@ -44,9 +55,17 @@ STYLE: dict[str, object] = {
 
 @contextmanager
 def book_style():
-    """Context manager applying :data:`STYLE` on top of seaborn's ``ticks`` theme."""
+    """Context manager applying :data:`STYLE` on top of seaborn's ``ticks`` theme.
+
+    Leaving an ``rc_context`` restores every rcParam, ``interactive`` included. In Jupyter
+    the inline backend turns interactive mode on when the first figure is made, inside the
+    context; restoring the old value would stop later figures from being shown. So the
+    interactive flag set inside the context is kept.
+    """
     with sns.axes_style("ticks"), mpl.rc_context(STYLE):
         yield
+        interactive = mpl.is_interactive()
+    mpl.interactive(interactive)
 
 
 def palette(n: int) -> list[tuple[float, float, float]]:
@@ -184,4 +203,109 @@ def chinchilla_contours(
             ax.set_ylabel("Loss (nats/token)")
             ax.set_title("IsoFLOP slices (dot: minimum)")
             ax.legend(loc="upper right", frameon=False)
+    return fig
+
+
+def chinchilla_approaches(
+    curves: pd.DataFrame,
+    runs: pd.DataFrame,
+    approach1: ApproachFit,
+    approach2: ApproachFit,
+    approach3: ChinchillaFit,
+    truth: ChinchillaLaw | None = None,
+    *,
+    label: str = "synthetic",
+) -> Figure:
+    """The three approaches of Hoffmann et al. (2022) on one set of runs.
+
+    (a) Approach 1: training curves (loss against FLOPs) and their lower envelope.
+    (b) Approach 2: IsoFLOP runs, the parabola fitted per budget and its vertex.
+    (c) ``N_opt`` against compute from each approach, beside the truth where known.
+
+    ``curves`` has columns ``run, N, flops, loss``; ``runs`` has ``C, N, loss``.
+    """
+    with book_style():
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+        ax = axes[0]
+        sizes = sorted(curves["N"].unique())
+        cols = sns.color_palette("viridis", len(sizes))
+        for size, col in zip(sizes, cols, strict=True):
+            c = curves[curves["N"] == size]
+            ax.plot(c["flops"], c["loss"], color=col, lw=1.2)
+        env = approach1.minima
+        ax.plot(env["C"], env["loss_opt"], ".", color="black", ms=3, label="envelope")
+        ax.set_xscale("log")
+        _plain_log_y(ax)
+        ax.set_xlabel("Training FLOPs")
+        ax.set_ylabel("Loss")
+        ax.set_title(f"(a) Approach 1: {len(sizes)} training curves ({label})")
+        ax.legend(frameon=False)
+        ax = axes[1]
+        minima = approach2.minima
+        cols = palette(len(minima))
+        for (_, m), col in zip(minima.iterrows(), cols, strict=True):
+            r = runs[runs["C"] == m["C"]]
+            ax.plot(r["N"], r["loss"], "o", color=col, ms=3.5)
+            x = np.linspace(np.log(r["N"].min()), np.log(r["N"].max()), 100)
+            ax.plot(np.exp(x), m["p0"] + m["p1"] * x + m["p2"] * x * x, color=col, lw=1.2, label=f"{m['C']:.0e}")
+            if not m["at_edge"]:
+                ax.plot([m["N_opt"]], [m["loss_opt"]], "D", color=col, mec="black", ms=5)
+        ax.set_xscale("log")
+        _plain_log_y(ax)
+        ax.set_xlabel("Parameters $N$")
+        ax.set_title(f"(b) Approach 2: IsoFLOP profiles ({label})")
+        ax.legend(title="FLOPs", frameon=False, fontsize=7)
+        ax = axes[2]
+        c_line = np.geomspace(min(runs["C"].min(), env["C"].min()), max(runs["C"].max(), env["C"].max()), 50)
+        ax.plot(env["C"], env["N_opt"], ".", color=palette(3)[0], ms=3)
+        ax.plot(c_line, approach1.power_law.predict(c_line), color=palette(3)[0], label=f"1: a = {approach1.a:.3f}")
+        inner = minima[~minima["at_edge"]]
+        ax.plot(inner["C"], inner["N_opt"], "D", color=palette(3)[1], ms=5)
+        ax.plot(c_line, approach2.power_law.predict(c_line), color=palette(3)[1], label=f"2: a = {approach2.a:.3f}")
+        ax.plot(
+            c_line,
+            approach3.law.compute_optimal(c_line)[0],
+            color=palette(3)[2],
+            label=f"3: a = {approach3.law.exponents[0]:.3f}",
+        )
+        if truth is not None:
+            ax.plot(
+                c_line, truth.compute_optimal(c_line)[0], "k--", lw=1.2, label=f"truth: a = {truth.exponents[0]:.3f}"
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("Training FLOPs")
+        ax.set_ylabel("$N_{opt}$")
+        ax.set_title("(c) Compute-optimal size")
+        ax.legend(frameon=False)
+    return fig
+
+
+def interval_width(study: pd.DataFrame, target_width: float, *, target_label: str = "T1, approach 3") -> Figure:
+    """Bootstrap interval width of ``a`` against the number of runs, extrapolated to a target.
+
+    ``study`` comes from :func:`scaling_utils.fitting.interval_width_study`. Two
+    extrapolations: the rate fitted to the points, and the ``n**-1/2`` rate of
+    independent noise.
+    """
+    n_free, fit_free = runs_for_width(study, target_width)
+    n_half, fit_half = runs_for_width(study, target_width, exponent=-0.5)
+    with book_style():
+        fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+        ax.plot(study["n_runs"], study["width"], "o", color=palette(1)[0], label="bootstrap on synthetic runs")
+        for n_needed, fit, style, name in ((n_free, fit_free, "--", "fitted"), (n_half, fit_half, ":", "theory")):
+            n_line = np.geomspace(study["n_runs"].min(), n_needed * 1.5, 100)
+            ax.plot(
+                n_line,
+                fit.predict(n_line),
+                style,
+                color="0.35",
+                label=rf"{name}: width $\propto n^{{{fit.exponent:.2f}}}$, {n_needed:,.0f} runs",
+            )
+        ax.axhline(target_width, color="tab:red", lw=1, label=f"{target_label}: width {target_width:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("Number of runs")
+        ax.set_ylabel(f"Width of the {100 * study['level'].iloc[0]:.0f}% interval for $a$")
+        ax.legend(frameon=False, fontsize=7)
     return fig

@@ -6,10 +6,11 @@ their cells.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 
 __all__ = ["comparison_table", "fmt_interval", "t1_table"]
@@ -52,12 +53,20 @@ def t1_table(
     chinchilla_laws: Sequence[ChinchillaLaw] = (),
     kaplan: KaplanLaw | None = None,
     published: Sequence[PublishedExponents] = PUBLISHED_T1,
+    refits: Mapping[str, Bootstrap] | None = None,
+    refit_label: str = "refit",
+    refit_level: float = 0.8,
 ) -> pd.DataFrame:
     """T1, Hoffmann et al. (2022) Table 2, with exponents derived from the laws beside it.
 
     For each Chinchilla law, a row of approach 3 whose ``a = beta / (alpha + beta)`` and
     ``b = alpha / (alpha + beta)`` are computed from its constants; for the Kaplan law, a
     row from its Table 6 allocation exponents.
+
+    ``refits`` maps an approach number (``"1"``, ``"2"``, ``"3"``) to a :class:`Bootstrap`
+    of that approach; its estimate of ``a`` and percentile interval at ``refit_level``
+    (default 0.8, the 10th-90th percentiles of the paper) fill the columns
+    ``"a (<refit_label>)"`` and ``"a (<refit_label>) interval"`` of the published row.
 
     Examples
     --------
@@ -100,4 +109,15 @@ def t1_table(
                 "b interval": "",
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if refits:
+        col = f"a ({refit_label})"
+        table[col] = float("nan")
+        table[f"{col} interval"] = ""
+        for key, boot in refits.items():
+            match = table.index[table["approach"].str.startswith(f"{key}.") & table["source"].str.startswith("printed")]
+            if len(match) != 1:
+                raise ValueError(f"refits key must be an approach number '1', '2' or '3', got {key!r}")
+            table.loc[match[0], col] = boot.point["a"]
+            table.loc[match[0], f"{col} interval"] = fmt_interval(boot.interval("a", refit_level))
+    return table

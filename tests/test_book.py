@@ -97,7 +97,7 @@ def test_math_renders_from_a_local_mathjax(built_book):
     ("page", "figures"),
     [
         ("notebooks/kaplan.html", ["fig-kaplan-laws"]),
-        ("notebooks/chinchilla.html", ["fig-chinchilla-contours"]),
+        ("notebooks/chinchilla.html", ["fig-chinchilla-contours", "fig-chinchilla-approaches", "fig-interval-width"]),
         ("notebooks/beyond_power_law.html", ["tab-t2"]),
         ("notebooks/generalization.html", []),
     ],

@@ -174,7 +174,7 @@ def test_isoflop_minima_recover_the_optimum():
     law = HOFFMANN_2022_UNROUNDED
     runs = synthetic.isoflop_runs(law, noise=0.0)
     minima = fitting.isoflop_minima(runs.N, runs.C, runs.loss)
-    assert list(minima.columns) == ["C", "N_opt", "D_opt", "loss_opt", "n_runs", "at_edge"]
+    assert list(minima.columns) == ["C", "N_opt", "D_opt", "loss_opt", "n_runs", "at_edge", "p0", "p1", "p2"]
     assert not minima["at_edge"].any()
     # The isoFLOP profile is not a parabola in log N (its two terms have different exponents),
     # so the vertex sits ~1.3% above the true optimum, by the same factor at every budget:

@@ -45,3 +45,36 @@ def test_chinchilla_contours_rejects_bad_input():
 
 def test_latex_sci():
     assert plotting.latex_sci(3.1e8) == r"3.1\times10^{8}"
+
+
+def test_book_style_keeps_interactive_mode_set_inside():
+    # Jupyter's inline backend switches interactive mode on when the first figure is made;
+    # leaving the style context must not switch it off again (later figures would vanish).
+    import matplotlib as mpl
+
+    before = mpl.is_interactive()
+    try:
+        mpl.interactive(False)
+        with plotting.book_style():
+            mpl.interactive(True)
+        assert mpl.is_interactive()
+    finally:
+        mpl.interactive(before)
+
+
+def test_approaches_and_interval_width_figures():
+    from scaling_utils import fitting, synthetic
+    from scaling_utils.laws import HOFFMANN_2022
+
+    runs = synthetic.isoflop_runs(HOFFMANN_2022, noise=0.0)
+    curves = synthetic.training_curves(HOFFMANN_2022, noise=0.0)
+    f1 = fitting.fit_envelope(curves["N"], curves["flops"], curves["loss"], run=curves["run"])
+    f2 = fitting.fit_isoflop(runs["N"], runs["C"], runs["loss"])
+    f3 = fitting.fit_chinchilla(runs["N"], runs["D"], runs["loss"], grid=fitting.default_grid()[::50])
+    fig = plotting.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022)
+    assert len(fig.get_axes()) == 3
+    import pandas as pd
+
+    study = pd.DataFrame({"n_runs": [30, 120, 480], "width": [0.08, 0.04, 0.02], "level": 0.8})
+    fig = plotting.interval_width(study, 0.001)
+    assert "80%" in fig.get_axes()[0].get_ylabel()

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 export IPYTHONDIR := $(CURDIR)/.ipython
 export SOURCE_DATE_EPOCH := 1700000000
 export PYTHONHASHSEED := 0
-JB_FLAGS := -W -n --keep-going
+JB_FLAGS := --all -W -n --keep-going
 
 .PHONY: book test setup lint unit book-clean clean lock
 
@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 book: $(STAMP)
+	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Built: $(CURDIR)/_build/html/index.html"
 

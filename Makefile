@@ -36,7 +36,7 @@ unit: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
-	@echo "All tests passed; book at $(CURDIR)/_build/html/index.html"
+	@echo "All tests passed."
 
 # Refresh the pins after changing dependencies in pyproject.toml.
 lock:

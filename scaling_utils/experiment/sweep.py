@@ -1,0 +1,261 @@
+"""Sweeps as data: a TOML file expands into runs; the runner resumes, writes atomically, runs in parallel.
+
+A sweep file (``experiments/<preset>/<sweep>.toml``)::
+
+    sweep = "size"
+    train_dist = "train_fit"
+    eval_dists = ["train", "austen", "kjv"]
+
+    [defaults]            # any RunSpec field
+    n_ctx = 64
+    lr = "tuned"          # or a number; "tuned" = scaling_utils.experiment.train.tuned_lr(N)
+
+    [[grid]]              # a cartesian product of its list-valued keys
+    shape = [[1, 16, 2], [2, 32, 4]]   # n_layer, d_model, n_head[, d_ff]
+    tokens = [1e6]
+
+    [[grid]]              # IsoFLOP: tokens = budget_flops / (6 N) for each shape
+    shape = [[2, 32, 4]]
+    budget_flops = [1e11, 1e12]
+
+Each finished run is written to ``<out>/runs/<sweep>/<run_id>.json`` through a temporary
+file and :func:`os.replace`, so a sweep killed at any moment loses at most the runs in
+progress, and a restart skips every finished run. When all runs are done the sweep is
+assembled into ``<out>/<sweep>.csv`` (tidy: a row per run, checkpoint and distribution)
+and ``<out>/<sweep>.meta.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import tomllib
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+
+from scaling_utils.experiment.train import RunSpec, tuned_lr
+from scaling_utils.results import COLUMNS, file_sha256
+
+__all__ = ["assemble", "load_sweep", "run_sweep"]
+
+_SPEC_FIELDS = {f.name for f in fields(RunSpec)}
+
+
+def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
+    """Read a sweep file and expand it into run specs (in a stable order)."""
+    path = Path(path)
+    config = tomllib.loads(path.read_text())
+    for key in ("sweep", "grid"):
+        if key not in config:
+            raise ValueError(f"{path}: a sweep file needs a {key!r} entry")
+    defaults = dict(config.get("defaults", {}))
+    common = {
+        "sweep": config["sweep"],
+        "train_dist": config.get("train_dist", "train_fit"),
+        "eval_dists": tuple(config.get("eval_dists", ["train"])),
+    }
+    specs: list[RunSpec] = []
+    for g, grid in enumerate(config["grid"]):
+        if "shape" not in grid:
+            raise ValueError(f"{path}: grid entry {g} needs a 'shape' list")
+        keys = [k for k in grid if k != "shape"]
+        unknown = [k for k in keys + list(defaults) if k not in _SPEC_FIELDS]
+        if unknown:
+            raise ValueError(f"{path}: unknown run fields {unknown}")
+        values = [grid[k] if isinstance(grid[k], list) else [grid[k]] for k in keys]
+        for shape in grid["shape"]:
+            n_layer, d_model, n_head, *rest = shape
+            for combo in itertools.product(*values):
+                kw = defaults | common | dict(zip(keys, combo, strict=True))
+                kw.update(n_layer=n_layer, d_model=d_model, n_head=n_head)
+                if rest:
+                    kw["d_ff"] = rest[0]
+                n = 2 * n_layer * d_model * (2 * d_model + (kw.get("d_ff") or 4 * d_model))
+                if kw.get("lr") == "tuned":
+                    kw["lr"] = round(tuned_lr(n), 6)
+                if "budget_flops" in kw and kw["budget_flops"] is not None:
+                    kw["tokens"] = int(kw["budget_flops"] / (6 * n))
+                if "tokens" not in kw:
+                    raise ValueError(f"{path}: grid entry {g} gives neither tokens nor budget_flops")
+                kw["tokens"] = int(kw["tokens"])
+                if kw.get("data_limit") is not None:
+                    kw["data_limit"] = int(kw["data_limit"])
+                specs.append(RunSpec(**kw))
+    ids = [s.run_id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: the grid repeats a run")
+    return config, specs
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+_WORKER_CORPUS: dict[str, bytes] = {}
+
+
+def _init_worker(corpus_spec: str, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER_CORPUS.update(_load(corpus_spec))
+
+
+def _load(corpus_spec: str) -> dict[str, bytes]:
+    from scaling_utils.experiment import corpus as corpus_mod
+
+    if corpus_spec.startswith("fixture:"):
+        return corpus_mod.fixture_corpus(Path(corpus_spec.removeprefix("fixture:")))
+    return corpus_mod.load_corpus(Path(corpus_spec))
+
+
+def _run_one(spec: RunSpec, out_file: str, device: str) -> tuple[str, float]:
+    from scaling_utils.experiment.train import train_run
+
+    t0 = time.perf_counter()
+    rows = train_run(spec, _WORKER_CORPUS, device=device)
+    _write_atomic(Path(out_file), json.dumps({"run_id": spec.run_id, "rows": rows}))
+    return spec.run_id, time.perf_counter() - t0
+
+
+def _fmt(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _cost(spec: RunSpec) -> float:
+    """Relative cost estimate of a run (FLOPs including attention), for the time-left estimate."""
+    d_ff = spec.d_ff or 4 * spec.d_model
+    n = 2 * spec.n_layer * spec.d_model * (2 * spec.d_model + d_ff)
+    return spec.tokens * (6 * n + 6 * spec.n_layer * spec.n_ctx * spec.d_model + 2 * 256 * spec.d_model) + 1e6
+
+
+def run_sweep(
+    sweep_file: Path,
+    out: Path,
+    corpus: str,
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    device: str = "cpu",
+    log=sys.stderr,
+) -> Path:
+    """Run every unfinished run of ``sweep_file``; assemble ``out/<sweep>.csv`` when all are done.
+
+    ``corpus`` is a built corpus folder or ``"fixture:<path>"`` (the offline smoke corpus).
+    Returns the path of the assembled CSV.
+    """
+    config, specs = load_sweep(sweep_file)
+    name = config["sweep"]
+    run_dir = Path(out) / "runs" / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in specs if not (run_dir / f"{s.run_id}.json").is_file()]
+    done_cost = sum(_cost(s) for s in specs if s not in todo)
+    total_cost = sum(_cost(s) for s in specs)
+    print(
+        f"[{name}] {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to run "
+        f"with {workers} worker(s) on {device}",
+        file=log,
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    todo_cost = 0.0
+    if todo:
+        # Largest first: the pool stays busy to the end.
+        todo.sort(key=_cost, reverse=True)
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            initializer=_init_worker,
+            initargs=(corpus, threads),
+            mp_context=__import__("multiprocessing").get_context("spawn"),
+        ) as pool:
+            pending = {pool.submit(_run_one, s, str(run_dir / f"{s.run_id}.json"), device): s for s in todo}
+            finished = 0
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = pending.pop(fut)
+                    fut.result()
+                    finished += 1
+                    todo_cost += _cost(spec)
+                    elapsed = time.perf_counter() - t0
+                    frac = (done_cost + todo_cost) / total_cost
+                    eta = elapsed / todo_cost * (total_cost - done_cost - todo_cost) if todo_cost else 0.0
+                    bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+                    print(
+                        f"[{name}] [{bar}] {finished}/{len(todo)} runs, elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}",
+                        file=log,
+                        flush=True,
+                    )
+    return assemble(sweep_file, out, corpus, wall_s=time.perf_counter() - t0, device=device, workers=workers)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def assemble(
+    sweep_file: Path, out: Path, corpus: str, *, wall_s: float = 0.0, device: str = "cpu", workers: int = 1
+) -> Path:
+    """Collect the finished runs of a sweep into ``<sweep>.csv`` and write ``<sweep>.meta.json``."""
+    config, specs = load_sweep(sweep_file)
+    name = config["sweep"]
+    run_dir = Path(out) / "runs" / name
+    missing = [s.run_id for s in specs if not (run_dir / f"{s.run_id}.json").is_file()]
+    if missing:
+        raise RuntimeError(f"sweep {name} is not finished: {len(missing)} runs missing (first {missing[0]})")
+    rows = []
+    run_wall = 0.0
+    for s in specs:
+        rec = json.loads((run_dir / f"{s.run_id}.json").read_text())
+        rows.extend(rec["rows"])
+        run_wall += max((r["wall_s"] for r in rec["rows"]), default=0.0)
+    df = pd.DataFrame(rows)
+    extra = [c for c in df.columns if c not in COLUMNS]
+    df = df[list(COLUMNS) + extra]
+    csv = Path(out) / f"{name}.csv"
+    tmp = csv.with_name(f".{csv.name}.tmp")
+    df.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
+    os.replace(tmp, csv)
+    manifest = None
+    if not corpus.startswith("fixture:"):
+        mf = Path(corpus) / "manifest.json"
+        manifest = hashlib.sha256(mf.read_bytes()).hexdigest() if mf.is_file() else None
+    meta = {
+        "sweep": name,
+        "config_file": str(Path(sweep_file).as_posix()),
+        "config": config,
+        "n_runs": len(specs),
+        "code_commit": _git_commit(),
+        "corpus": "fixture" if corpus.startswith("fixture:") else "debian+pypi (see scaling_utils.experiment.corpus)",
+        "corpus_manifest_sha256": manifest,
+        "hardware": {
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "device": device,
+            "workers": workers,
+            "python": platform.python_version(),
+        },
+        "wall_s_last_invocation": round(wall_s, 1),
+        "train_s_sum_of_runs": round(run_wall, 1),
+        "csv_sha256": file_sha256(csv),
+    }
+    _write_atomic(Path(out) / f"{name}.meta.json", json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    return csv

@@ -202,12 +202,31 @@ def run_sweep(
 
 
 def _git_commit() -> str:
+    if os.environ.get("SCALING_CODE_COMMIT"):  # set where the tree travels without .git (a remote machine)
+        return os.environ["SCALING_CODE_COMMIT"]
     try:
         return subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _hardware(device: str, workers: int) -> dict:
+    import torch
+
+    hw = {
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "device": device,
+        "workers": workers,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        hw["gpu"] = torch.cuda.get_device_name(0)
+    return hw
 
 
 def assemble(

@@ -1,0 +1,31 @@
+"""The committed results of the book's own training runs load, validate and make sense."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from scaling_utils.results import SWEEPS, load_sweep_results
+from tests.conftest import ROOT
+
+FOLDER = ROOT / "data" / "experiments"
+
+
+@pytest.mark.parametrize("sweep", [*SWEEPS, "lr_tune", "lr_pilot"])
+def test_committed_sweep_is_complete_and_valid(sweep):
+    df = load_sweep_results(sweep, FOLDER)
+    meta = json.loads((FOLDER / f"{sweep}.meta.json").read_text())
+    assert df["run_id"].nunique() == meta["n_runs"]
+    assert meta["code_commit"] != "unknown"
+    # Every run was evaluated on every distribution of its sweep at every checkpoint.
+    per = df.groupby(["run_id", "step"])["distribution"].nunique()
+    assert (per == len(meta["config"].get("eval_dists", ["train"]))).all()
+
+
+def test_final_loss_falls_with_model_size():
+    df = load_sweep_results("size", FOLDER)
+    final = df[(df["step"] == df.groupby("run_id")["step"].transform("max")) & (df["distribution"] == "train")]
+    loss = final.sort_values("params_nonembedding")["loss"].to_numpy()
+    assert np.all(np.diff(loss) < 0)

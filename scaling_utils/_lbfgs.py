@@ -122,13 +122,14 @@ def minimize_batch(
         x[ra] += s
         f[ra] = f_new[acc]
         g[ra] = g_new[acc]
-        good = (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1)) & (sy > 1e-280)
+        yy = np.einsum("ij,ij->i", y, y)
+        good = (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1)) & (sy > 1e-280) & (yy > 1e-280)
         rg = ra[good]
         slot = head[rg]
         s_hist[rg, slot] = s[good]
         y_hist[rg, slot] = y[good]
         rho[rg, slot] = 1.0 / sy[good]
-        gamma[rg] = sy[good] / np.einsum("ij,ij->i", y[good], y[good])
+        gamma[rg] = sy[good] / np.einsum("ij,ij->i", y[good], y[good])  # y.y >= s.y^2/s.s > 0 here
         head[rg] = (slot + 1) % memory
         done = (np.abs(g[ra]).max(axis=1) <= gtol) | (decrease <= ftol * np.maximum(np.abs(f[ra]), 1e-300))
         active[ra[done]] = False

@@ -472,7 +472,7 @@ def fit_chinchilla(
 # ------------------------------------------------------------------------ approaches 1 and 2
 
 
-def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
+def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int | None = None) -> pd.DataFrame:
     """Approach 2: per compute budget, the vertex of a parabola fitted to loss against log N.
 
        Parameters
@@ -480,12 +480,18 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
        N, C, loss : array_like
            Parameters, training FLOPs (the budget; runs of one budget share the same value)
            and final loss of each run. Each budget needs at least 3 distinct sizes.
+    window : int, optional
+        Fit each parabola only to the ``window`` sizes nearest (in rank) to the budget's
+        lowest observed loss, instead of to all of them: a parabola is a good description
+        of a profile only near its minimum, and a wide, lopsided range of sizes drags the
+        vertex away. ``None`` (default) uses every size. Must be >= 3.
 
        Returns
        -------
        pandas.DataFrame
            One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
-           n_runs, at_edge``, and the parabola ``loss = p0 + p1 log N + p2 (log N)**2``.
+           n_runs, at_edge``, the parabola ``loss = p0 + p1 log N + p2 (log N)**2`` and the
+        range of sizes it was fitted to, ``N_lo`` to ``N_hi``.
     ``at_edge`` is True where the vertex lies outside the sampled
            sizes (or the parabola opens downwards, when ``N_opt`` is NaN): such a budget has no
            interior minimum and its ``N_opt`` is an extrapolation, flagged and never used by
@@ -502,14 +508,23 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> pd.DataFrame:
        [[1e+19, False], [1e+20, False]]
     """
     n, c, l = _paired(3, N=N, C=C, loss=loss)
+    if window is not None:
+        window = _check_int(window, "window", 3)
     rows = []
     for budget in np.unique(c):
         sel = c == budget
-        x = np.log(n[sel])
+        x, y = np.log(n[sel]), l[sel]
         if np.unique(x).size < 3:
             raise ValueError(f"budget C={budget:.3g} needs at least 3 distinct model sizes, got {np.unique(x).size}")
-        a2, a1, a0 = np.polyfit(x, l[sel], 2)
-        coefs = {"p0": float(a0), "p1": float(a1), "p2": float(a2)}
+        x, y = _window(x, y, window)
+        a2, a1, a0 = np.polyfit(x, y, 2)
+        coefs = {
+            "p0": float(a0),
+            "p1": float(a1),
+            "p2": float(a2),
+            "N_lo": float(np.exp(x.min())),
+            "N_hi": float(np.exp(x.max())),
+        }
         if a2 <= 0:
             rows.append(
                 {
@@ -636,9 +651,20 @@ class ApproachFit:
     minima: pd.DataFrame = field(repr=False, compare=False)
 
 
-def fit_isoflop(N: ArrayLike, C: ArrayLike, loss: ArrayLike) -> ApproachFit:
+def _window(x: NDArray[np.float64], y: NDArray[np.float64], window: int | None):
+    """The ``window`` points (sorted by x) centred, as far as the ends allow, on the lowest y."""
+    if window is None or x.size <= window:
+        return x, y
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    k = int(np.argmin(y))
+    start = min(max(k - window // 2, 0), x.size - window)
+    return x[start : start + window], y[start : start + window]
+
+
+def fit_isoflop(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int | None = None) -> ApproachFit:
     """Approach 2 end to end: :func:`isoflop_minima`, then a power law over interior minima."""
-    minima = isoflop_minima(N, C, loss)
+    minima = isoflop_minima(N, C, loss, window=window)
     inner = minima[~minima["at_edge"]]
     if len(inner) < 3:
         raise ValueError(f"need at least 3 budgets with an interior minimum, got {len(inner)}")
@@ -763,7 +789,7 @@ def bootstrap_chinchilla(
 def _batched_loglog_slope(x: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64]):
     """Weighted least-squares slope of log y on log x, row by row (w = 0 drops a point)."""
     lx, ly = np.log(x), np.log(np.where(w > 0, y, 1.0))
-    sw = w.sum(axis=1)
+    sw = np.maximum(w.sum(axis=1), 1e-300)  # rows with no points give NaN below and are dropped by callers
     mx = (w * lx).sum(axis=1) / sw
     my = (w * ly).sum(axis=1) / sw
     sxx = (w * (lx - mx[:, None]) ** 2).sum(axis=1)
@@ -773,12 +799,20 @@ def _batched_loglog_slope(x: NDArray[np.float64], y: NDArray[np.float64], w: NDA
 
 
 def bootstrap_isoflop(
-    N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, n_resamples: int = 4000, seed: int = 0
+    N: ArrayLike,
+    C: ArrayLike,
+    loss: ArrayLike,
+    *,
+    n_resamples: int = 4000,
+    seed: int = 0,
+    window: int | None = None,
 ) -> Bootstrap:
     """Bootstrap approach 2: resample runs within each budget, refit every parabola and the power law.
 
     A resample whose parabola for some budget has no interior minimum drops that budget;
     a resample left with fewer than 3 budgets is discarded (counted in ``n_resamples``).
+    With ``window``, each budget's window of sizes is chosen once, on the full data, and
+    resampled within.
 
     Returns
     -------
@@ -788,14 +822,14 @@ def bootstrap_isoflop(
     n, c, l = _paired(3, N=N, C=C, loss=loss)
     n_resamples = _check_int(n_resamples, "n_resamples", 2)
     seed = _check_int(seed, "seed", 0)
-    point = fit_isoflop(n, c, l)
+    point = fit_isoflop(n, c, l, window=window)
     rng = np.random.default_rng(seed)
     budgets = np.unique(c)
     n_opt = np.full((n_resamples, budgets.size), np.nan)
     for j, budget in enumerate(budgets):
         sel = c == budget
-        x, y = np.log(n[sel]), l[sel]
-        w = _resample_counts(rng, int(sel.sum()), n_resamples)
+        x, y = _window(np.log(n[sel]), l[sel], window)
+        w = _resample_counts(rng, x.size, n_resamples)
         design = np.stack([np.ones_like(x), x, x * x], axis=1)  # (k, 3)
         xtwx = np.einsum("rk,ki,kj->rij", w, design, design)
         xtwy = np.einsum("rk,ki,k->ri", w, design, y)

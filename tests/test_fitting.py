@@ -174,7 +174,19 @@ def test_isoflop_minima_recover_the_optimum():
     law = HOFFMANN_2022_UNROUNDED
     runs = synthetic.isoflop_runs(law, noise=0.0)
     minima = fitting.isoflop_minima(runs.N, runs.C, runs.loss)
-    assert list(minima.columns) == ["C", "N_opt", "D_opt", "loss_opt", "n_runs", "at_edge", "p0", "p1", "p2"]
+    assert list(minima.columns) == [
+        "C",
+        "N_opt",
+        "D_opt",
+        "loss_opt",
+        "n_runs",
+        "at_edge",
+        "p0",
+        "p1",
+        "p2",
+        "N_lo",
+        "N_hi",
+    ]
     assert not minima["at_edge"].any()
     # The isoFLOP profile is not a parabola in log N (its two terms have different exponents),
     # so the vertex sits ~1.3% above the true optimum, by the same factor at every budget:
@@ -192,6 +204,22 @@ def test_isoflop_minimum_outside_the_sizes_is_flagged():
     sizes = n_opt * np.geomspace(0.01, 0.1, 6)  # all far below the optimum
     minima = fitting.isoflop_minima(sizes, np.full(6, 1e21), law.loss(sizes, 1e21 / (6 * sizes)))
     assert minima["at_edge"].all()
+
+
+def test_isoflop_window_fits_near_the_minimum():
+    # A lopsided range (many sizes far above the optimum) drags a global parabola's vertex;
+    # fitting only the 5 sizes around the lowest loss recovers the optimum within 5%.
+    law = HOFFMANN_2022_UNROUNDED
+    c = 1e21
+    n_opt, _ = law.compute_optimal(c)
+    sizes = n_opt * np.geomspace(0.25, 200, 12)
+    loss = law.loss(sizes, c / (6 * sizes))
+    wide = fitting.isoflop_minima(sizes, np.full(12, c), loss)
+    near = fitting.isoflop_minima(sizes, np.full(12, c), loss, window=5)
+    assert abs(np.log(near["N_opt"][0] / n_opt)) < 0.05
+    assert abs(np.log(near["N_opt"][0] / n_opt)) < abs(np.log(wide["N_opt"][0] / n_opt))
+    with pytest.raises(ValueError, match="window must be >= 3"):
+        fitting.isoflop_minima(sizes, np.full(12, c), loss, window=2)
 
 
 def test_isoflop_needs_three_sizes_per_budget():

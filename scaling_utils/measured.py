@@ -1,0 +1,218 @@
+"""Analyses of the book's own training runs (``data/experiments``), one function per artefact.
+
+Each takes the tidy results of a sweep (:func:`scaling_utils.results.load_sweep_results`) and
+returns a DataFrame or a fit; :mod:`scaling_utils.plotting` draws them. Losses are in nats
+per byte, sizes are non-embedding parameters (Kaplan's N), compute is ``6 N D`` FLOPs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scaling_utils.compute import pf_days
+from scaling_utils.fitting import (
+    PowerLawFit,
+    SaturatingPowerLawFit,
+    envelope_minima,
+    fit_power_law,
+    fit_saturating_power_law,
+)
+
+__all__ = [
+    "Frontier",
+    "approach_inputs",
+    "compute_frontier",
+    "early_stopped",
+    "final",
+    "final_train",
+    "irreducible_loss",
+    "schedule_effects",
+    "shape_effects",
+    "sweep_summary",
+    "transfer_table",
+]
+
+
+def final(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each run's last checkpoint (every distribution)."""
+    if df.empty:
+        raise ValueError("df must hold at least one row")
+    last = df.groupby("run_id")["step"].transform("max")
+    return df[df["step"] == last].reset_index(drop=True)
+
+
+def final_train(df: pd.DataFrame) -> pd.DataFrame:
+    """Each run's last checkpoint on the training distribution's held-out split, by size."""
+    out = final(df)
+    return out[out["distribution"] == "train"].sort_values("params_nonembedding").reset_index(drop=True)
+
+
+def transfer_table(size: pd.DataFrame) -> pd.DataFrame:
+    """F1's table: for each distribution, how its loss follows N and follows the training loss.
+
+    Columns: ``exponent`` of ``L(N) = c N^k`` (final checkpoints), ``offset_small`` and
+    ``offset_large`` (loss minus training loss, smallest and largest model), the line
+    ``L_dist = slope * L_train + intercept`` fitted over every checkpoint of every run, and
+    the RMS residual of that line for end-of-training and mid-training checkpoints
+    separately (equal residuals: transfer depends only on the training loss).
+    """
+    wide = size.pivot_table(
+        index=["run_id", "step", "params_nonembedding"], columns="distribution", values="loss"
+    ).reset_index()
+    if "train" not in wide:
+        raise ValueError("size results must include the 'train' distribution")
+    last = wide.groupby("run_id")["step"].transform("max") == wide["step"]
+    fin = wide[last].sort_values("params_nonembedding")
+    rows = []
+    for dist in [c for c in wide.columns if c not in ("run_id", "step", "params_nonembedding")]:
+        pl = fit_power_law(fin["params_nonembedding"], fin[dist])
+        slope, intercept = np.polyfit(wide["train"], wide[dist], 1)
+        resid = wide[dist] - (slope * wide["train"] + intercept)
+        rows.append(
+            {
+                "distribution": dist,
+                "exponent": pl.exponent,
+                "exponent_se": pl.exponent_se,
+                "final_loss_small": float(fin[dist].iloc[0]),
+                "final_loss_large": float(fin[dist].iloc[-1]),
+                "offset_small": float(fin[dist].iloc[0] - fin["train"].iloc[0]),
+                "offset_large": float(fin[dist].iloc[-1] - fin["train"].iloc[-1]),
+                "slope_vs_train": float(slope),
+                "intercept": float(intercept),
+                "rms_end": float(np.sqrt(np.mean(resid[last] ** 2))),
+                "rms_mid": float(np.sqrt(np.mean(resid[~last] ** 2))),
+            }
+        )
+    return pd.DataFrame(rows).set_index("distribution")
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The compute-efficient frontier of a set of learning curves, and its power law in PF-days."""
+
+    points: pd.DataFrame  # C (FLOPs), C_pfd, N_opt, loss_opt
+    fit: PowerLawFit  # loss = coefficient * C_pfd ** exponent
+
+    @property
+    def C_c(self) -> float:
+        """Kaplan's form ``L = (C_c / C)^alpha_C``: ``C_c = coefficient ** (1 / alpha_C)`` PF-days."""
+        return float(self.fit.coefficient ** (1.0 / -self.fit.exponent))
+
+
+def compute_frontier(size: pd.DataFrame, *, n_grid: int = 60) -> Frontier:
+    """F2(b), left: the lowest training loss reached at each compute across the size sweep's curves."""
+    tr = size[size["distribution"] == "train"]
+    env = envelope_minima(tr["params_nonembedding"], tr["flops_6nd"], tr["loss"], run=tr["run_id"], n_grid=n_grid)
+    env["C_pfd"] = np.asarray(pf_days(env["C"].to_numpy()))
+    return Frontier(points=env, fit=fit_power_law(env["C_pfd"], env["loss_opt"]))
+
+
+def early_stopped(data: pd.DataFrame) -> pd.DataFrame:
+    """F2(b), middle: for each data limit, the best held-out loss over checkpoints (early stopping)."""
+    tr = data[data["distribution"] == "train"]
+    if "data_limit" not in tr or tr["data_limit"].isna().all():
+        raise ValueError("data results need a data_limit column")
+    best = tr.loc[tr.groupby("data_limit")["loss"].idxmin()]
+    return best[["data_limit", "loss", "step", "tokens"]].rename(columns={"data_limit": "D"}).reset_index(drop=True)
+
+
+def shape_effects(shape: pd.DataFrame, base: tuple[int, int, int, int] = (4, 64, 4, 256)) -> pd.DataFrame:
+    """F3: final loss of each shape (mean and spread over seeds) and its increase over the best.
+
+    Each shape is placed in the groups it belongs to: ``aspect`` (feed-forward ratio 4,
+    varying layers and width), ``ff`` (the base's depth, varying feed-forward ratio) and
+    ``head`` (the base's depth and width, varying heads); the base shape is in all three.
+    """
+    fin = final_train(shape)
+    g = fin.groupby(["n_layer", "d_model", "n_head", "d_ff"])
+    table = g["loss"].agg(["mean", "std", "count"]).reset_index()
+    table["params_nonembedding"] = g["params_nonembedding"].first().to_numpy()
+    table["aspect"] = table["d_model"] / table["n_layer"]
+    table["ff_ratio"] = table["d_ff"] / table["d_model"]
+    table["head_dim"] = table["d_model"] / table["n_head"]
+    best = table["mean"].min()
+    table["increase_pct"] = 100 * (table["mean"] / best - 1)
+    table["spread_pct"] = 100 * table["std"] / best
+    L, d, h, ff = base
+    is_base = (table["n_layer"] == L) & (table["d_model"] == d) & (table["n_head"] == h) & (table["d_ff"] == ff)
+    groups = {
+        "aspect": (table["ff_ratio"] == 4) & ((table["n_layer"] != L) | (table["d_model"] != d)) | is_base,
+        "ff": (table["n_layer"] == L) & (table["ff_ratio"] != 4) | is_base,
+        "head": (table["n_layer"] == L) & (table["d_model"] == d) & (table["ff_ratio"] == 4),
+    }
+    parts = [table[mask].assign(group=name) for name, mask in groups.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def schedule_effects(lr: pd.DataFrame) -> pd.DataFrame:
+    """F4: each schedule's final loss (mean and spread over seeds) against its summed learning rate."""
+    fin = final_train(lr)
+    fin = fin.assign(label=fin["schedule"] + np.where(fin["warmup_frac"] > 0, "", " (no warmup)"))
+    return (
+        fin.groupby("label")
+        .agg(
+            loss=("loss", "mean"),
+            loss_std=("loss", "std"),
+            lr_sum=("lr_sum", "mean"),
+            schedule=("schedule", "first"),
+            warmup_frac=("warmup_frac", "first"),
+            seeds=("seed", "nunique"),
+        )
+        .reset_index()
+        .sort_values("lr_sum")
+        .reset_index(drop=True)
+    )
+
+
+def irreducible_loss(synthetic: pd.DataFrame) -> SaturatingPowerLawFit:
+    """Fit ``L(N) = E + A N^-alpha`` to the synthetic sweep's final losses (to compare E with the entropy rate)."""
+    fin = final(synthetic)
+    fin = fin.sort_values("params_nonembedding")
+    return fit_saturating_power_law(fin["params_nonembedding"], fin["loss"])
+
+
+def approach_inputs(size: pd.DataFrame, isoflop: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The book's runs in the shape of :func:`scaling_utils.plotting.chinchilla_approaches`' inputs.
+
+    Returns ``curves`` (size sweep, training distribution: ``run, N, flops, loss``) and
+    ``runs`` (IsoFLOP sweep, final checkpoints: ``C, N, D, loss``).
+    """
+    tr = size[size["distribution"] == "train"]
+    curves = pd.DataFrame(
+        {"run": tr["run_id"], "N": tr["params_nonembedding"], "flops": tr["flops_6nd"], "loss": tr["loss"]}
+    )
+    fin = final_train(isoflop)
+    runs = pd.DataFrame(
+        {"C": fin["budget_flops"], "N": fin["params_nonembedding"], "D": fin["tokens"], "loss": fin["loss"]}
+    )
+    return curves.reset_index(drop=True), runs.sort_values(["C", "N"]).reset_index(drop=True)
+
+
+def sweep_summary(folder) -> pd.DataFrame:
+    """One row per committed sweep: runs, tokens, 6ND FLOPs, and the wall time its meta file records."""
+    import json
+    from pathlib import Path
+
+    from scaling_utils.results import load_sweep_results
+
+    rows = []
+    for meta_file in sorted(Path(folder).glob("*.meta.json")):
+        name = meta_file.name.removesuffix(".meta.json")
+        meta = json.loads(meta_file.read_text())
+        fin = final(load_sweep_results(name, folder)).drop_duplicates("run_id")
+        hw = meta.get("hardware", {})
+        rows.append(
+            {
+                "sweep": name,
+                "runs": int(meta["n_runs"]),
+                "tokens": float(fin["tokens"].sum()),
+                "flops_6nd": float(fin["flops_6nd"].sum()),
+                "wall_s": meta.get("wall_s_last_invocation"),
+                "train_s": meta.get("train_s_sum_of_runs"),
+                "device": hw.get("device", ""),
+            }
+        )
+    return pd.DataFrame(rows).set_index("sweep")

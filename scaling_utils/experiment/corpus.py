@@ -42,6 +42,7 @@ from scaling_utils.experiment.markov import MarkovSource
 
 __all__ = [
     "MARKOV",
+    "MARKOV_SOURCES",
     "SOURCES",
     "Source",
     "build_corpus",
@@ -56,6 +57,14 @@ HOLDOUT_EVERY = 20
 TRAIN_SOURCE_CAP = 12_000_000  # bytes per training source, so no source dominates the mix
 EVAL_CAP = 2_000_000  # bytes kept per held-out distribution
 MARKOV = MarkovSource(vocab=32, order=2, zipf=1.1, seed=0)
+MARKOV_SOURCES: dict[str, MarkovSource] = {
+    # The first design: 1,024 unrelated contexts; too hard for these models (see the book).
+    "markov": MARKOV,
+    # Two easier sources over 16 symbols: one symbol of context, and two.
+    "markov1": MarkovSource(vocab=16, order=1, zipf=1.1, seed=0),
+    "markov2": MarkovSource(vocab=16, order=2, zipf=1.1, seed=0),
+}
+"""Synthetic sources by distribution name: ``<name>_fit`` is trained on, ``<name>`` evaluated."""
 MARKOV_BYTES = 4_000_000
 
 
@@ -377,18 +386,22 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
     train, held = split_blocks(bytes(mixed))
     texts["train_fit"] = train
     texts["train"] = held
-    texts["markov_fit"] = MARKOV.sample(MARKOV_BYTES, seed=1)
-    texts["markov"] = MARKOV.sample(EVAL_CAP // 4, seed=2)
+    for name, src in MARKOV_SOURCES.items():
+        texts[f"{name}_fit"] = src.sample(MARKOV_BYTES, seed=1)
+        texts[name] = src.sample(EVAL_CAP // 4, seed=2)
     for name, data in texts.items():
         (out / f"{name}.bin").write_bytes(data)
     manifest = {
         "sources": records,
         "markov": {
-            "vocab": MARKOV.vocab,
-            "order": MARKOV.order,
-            "zipf": MARKOV.zipf,
-            "seed": MARKOV.seed,
-            "entropy_rate_nats": MARKOV.entropy_rate,
+            name: {
+                "vocab": m.vocab,
+                "order": m.order,
+                "zipf": m.zipf,
+                "seed": m.seed,
+                "entropy_rate_nats": m.entropy_rate,
+            }
+            for name, m in MARKOV_SOURCES.items()
         },
         "distributions": {name: {"bytes": len(data), "sha256": _sha256(data)} for name, data in sorted(texts.items())},
     }

@@ -87,6 +87,7 @@ def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
                 if "tokens" not in kw:
                     raise ValueError(f"{path}: grid entry {g} gives neither tokens nor budget_flops")
                 kw["tokens"] = int(kw["tokens"])
+                kw["eval_dists"] = tuple(kw["eval_dists"])
                 if kw.get("data_limit") is not None:
                     kw["data_limit"] = int(kw["data_limit"])
                 specs.append(RunSpec(**kw))

@@ -167,10 +167,16 @@ def schedule_effects(lr: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def irreducible_loss(synthetic: pd.DataFrame) -> SaturatingPowerLawFit:
-    """Fit ``L(N) = E + A N^-alpha`` to the synthetic sweep's final losses (to compare E with the entropy rate)."""
+def irreducible_loss(synthetic: pd.DataFrame, distribution: str) -> SaturatingPowerLawFit:
+    """Fit ``L(N) = E + A N^-alpha`` to the final losses on one synthetic ``distribution``.
+
+    Compare ``E`` with the source's exact entropy rate
+    (:attr:`scaling_utils.experiment.markov.MarkovSource.entropy_rate`).
+    """
     fin = final(synthetic)
-    fin = fin.sort_values("params_nonembedding")
+    fin = fin[fin["distribution"] == distribution].sort_values("params_nonembedding")
+    if fin.empty:
+        raise ValueError(f"distribution {distribution!r} is not in the synthetic results")
     return fit_saturating_power_law(fin["params_nonembedding"], fin["loss"])
 
 

@@ -29,3 +29,16 @@ def test_final_loss_falls_with_model_size():
     final = df[(df["step"] == df.groupby("run_id")["step"].transform("max")) & (df["distribution"] == "train")]
     loss = final.sort_values("params_nonembedding")["loss"].to_numpy()
     assert np.all(np.diff(loss) < 0)
+
+
+def test_every_isoflop_budget_has_an_interior_minimum():
+    from scaling_utils import fitting, measured
+
+    fin = measured.final_train(load_sweep_results("isoflop", FOLDER))
+    for budget, g in fin.groupby("budget_flops"):
+        g = g.sort_values("params_nonembedding")
+        k = int(np.argmin(g["loss"].to_numpy()))
+        assert 0 < k < len(g) - 1, f"budget {budget:g}: lowest loss at the edge of the sampled sizes"
+    # And the parabola fitted around each minimum has its vertex inside the sizes it was fitted to.
+    minima = fitting.isoflop_minima(fin["params_nonembedding"], fin["budget_flops"], fin["loss"], window=5)
+    assert not minima["at_edge"].any()

@@ -746,7 +746,8 @@ def bootstrap_chinchilla(
     Returns
     -------
     Bootstrap
-        Quantities ``E, A, B, alpha, beta, a, b``.
+        Quantities ``E, A, B, alpha, beta, a, b``; resamples whose fit diverges (a non-finite
+        objective or scale, or an exponent <= 0) are dropped and counted in ``n_resamples``.
     """
     n, d, l = _paired(5, N=N, D=D, loss=loss)
     n_resamples = _check_int(n_resamples, "n_resamples", 2)
@@ -761,18 +762,20 @@ def bootstrap_chinchilla(
     res = minimize_batch(fun_grad, x0, max_iter=2000)
     th = res.x
     alpha, beta = th[:, 3], th[:, 4]
+    with np.errstate(over="ignore"):  # a resample that ran off to an infinite scale is dropped below
+        e_a_b = np.exp(th[:, [2, 0, 1]])
     samples = pd.DataFrame(
         {
-            "E": np.exp(th[:, 2]),
-            "A": np.exp(th[:, 0]),
-            "B": np.exp(th[:, 1]),
+            "E": e_a_b[:, 0],
+            "A": e_a_b[:, 1],
+            "B": e_a_b[:, 2],
             "alpha": alpha,
             "beta": beta,
             "a": beta / (alpha + beta),
             "b": alpha / (alpha + beta),
         }
     )
-    ok = np.isfinite(res.fun) & (alpha > 0) & (beta > 0)
+    ok = np.isfinite(res.fun) & (alpha > 0) & (beta > 0) & np.isfinite(e_a_b).all(axis=1)
     law = fit.law
     point = {
         "E": law.E,

@@ -247,7 +247,7 @@ def chinchilla_approaches(
             r = runs[runs["C"] == m["C"]]
             ax.plot(r["N"], r["loss"], "o", color=col, ms=3.5)
             x = np.linspace(np.log(m["N_lo"]), np.log(m["N_hi"]), 100)
-            ax.plot(np.exp(x), m["p0"] + m["p1"] * x + m["p2"] * x * x, color=col, lw=1.2, label=f"{m['C']:.0e}")
+            ax.plot(np.exp(x), m["p0"] + m["p1"] * x + m["p2"] * x * x, color=col, lw=1.2, label=f"{m['C']:.2g}")
             if not m["at_edge"]:
                 ax.plot([m["N_opt"]], [m["loss_opt"]], "D", color=col, mec="black", ms=5)
         ax.set_xscale("log")

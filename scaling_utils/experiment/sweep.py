@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scaling_utils.compute import kaplan_flops_per_token, non_embedding_params
 from scaling_utils.experiment.train import RunSpec, tuned_lr
 from scaling_utils.results import COLUMNS, file_sha256
 
@@ -79,7 +80,7 @@ def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
                 kw.update(n_layer=n_layer, d_model=d_model, n_head=n_head)
                 if rest:
                     kw["d_ff"] = rest[0]
-                n = 2 * n_layer * d_model * (2 * d_model + (kw.get("d_ff") or 4 * d_model))
+                n = float(non_embedding_params(n_layer, d_model, kw.get("d_ff")))
                 if kw.get("lr") == "tuned":
                     kw["lr"] = round(tuned_lr(n), 6)
                 if "budget_flops" in kw and kw["budget_flops"] is not None:
@@ -137,9 +138,9 @@ def _fmt(seconds: float) -> str:
 
 def _cost(spec: RunSpec) -> float:
     """Relative cost estimate of a run (FLOPs including attention), for the time-left estimate."""
-    d_ff = spec.d_ff or 4 * spec.d_model
-    n = 2 * spec.n_layer * spec.d_model * (2 * spec.d_model + d_ff)
-    return spec.tokens * (6 * n + 6 * spec.n_layer * spec.n_ctx * spec.d_model + 2 * 256 * spec.d_model) + 1e6
+    cfg = spec.model_config
+    per_token = float(kaplan_flops_per_token(cfg.n_layer, cfg.d_model, cfg.n_ctx, cfg.ff))
+    return spec.tokens * (per_token + 2 * 256 * cfg.d_model) + 1e6  # plus the output layer
 
 
 def run_sweep(

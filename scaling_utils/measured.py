@@ -7,7 +7,9 @@ per byte, sizes are non-embedding parameters (Kaplan's N), compute is ``6 N D`` 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from scaling_utils.fitting import (
     fit_power_law,
     fit_saturating_power_law,
 )
+from scaling_utils.results import load_sweep_results
 
 __all__ = [
     "Frontier",
@@ -199,11 +202,6 @@ def approach_inputs(size: pd.DataFrame, isoflop: pd.DataFrame) -> tuple[pd.DataF
 
 def sweep_summary(folder) -> pd.DataFrame:
     """One row per committed sweep: runs, tokens, 6ND FLOPs, and the wall time its meta file records."""
-    import json
-    from pathlib import Path
-
-    from scaling_utils.results import load_sweep_results
-
     rows = []
     for meta_file in sorted(Path(folder).glob("*.meta.json")):
         name = meta_file.name.removesuffix(".meta.json")

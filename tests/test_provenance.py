@@ -1,0 +1,94 @@
+"""The provenance registry covers the whole article map, and every entry points at something real."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from scaling_utils import provenance
+from tests.conftest import ROOT, SHARED
+
+# The article map's identifiers (../shared/ARTICLE_MAP.md), kept here too so that the test
+# still bites where ../shared is absent.
+MAP_IDS = ["F1", "F2", "F3", "F4", "F5", "T1", "T2", *(f"N{i}" for i in range(1, 10))]
+
+
+def _toc_files() -> set[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = {toc["root"]}
+    for part in toc["parts"]:
+        files |= {c["file"] for c in part["chapters"]}
+    return files
+
+
+def test_registry_matches_the_map_ids_in_order():
+    assert [a.id for a in provenance.ARTEFACTS] == MAP_IDS
+
+
+def test_registry_matches_the_article_map_file():
+    path = SHARED / "ARTICLE_MAP.md"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (it lies beside the project checkout in development and CI)")
+    text = path.read_text(encoding="utf-8")
+    in_map = re.findall(r"^### ([FT]\d) ", text, flags=re.M) + re.findall(r"^\| (N\d) \|", text, flags=re.M)
+    assert sorted(in_map) == sorted(MAP_IDS)
+
+
+@pytest.mark.parametrize("a", provenance.ARTEFACTS, ids=lambda a: a.id)
+def test_entry_points_at_real_things(a):
+    assert a.page in _toc_files(), f"{a.id}: {a.page} is not in _toc.yml"
+    source = (ROOT / f"{a.page}.md").read_text(encoding="utf-8")
+    for label in a.labels:
+        assert f"({label})=" in source or f"name: {label}" in source, f"{a.id}: no {label} on {a.page}"
+    for dotted in a.makers:
+        provenance.resolve(dotted)  # raises if it names nothing
+        assert dotted.rsplit(".", 1)[1] in source, f"{a.id}: {a.page} never uses {dotted}"
+    for sweep in a.sweeps:
+        assert f'load_sweep_results("{sweep}"' in source, f"{a.id}: {a.page} never reads the {sweep} sweep"
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    for key in a.sources:
+        assert re.search(rf"@\w+\{{{key},", bib), f"{a.id}: {key} not in references.bib"
+
+
+@pytest.mark.parametrize("a", [a for a in provenance.ARTEFACTS if a.sweeps], ids=lambda a: a.id)
+def test_data_files_exist_and_match_their_recorded_hash(a):
+    for f in provenance.data_files(a, ROOT):
+        assert f.is_file(), f
+    for sweep in a.sweeps:
+        meta = json.loads((ROOT / provenance.RESULTS_DIR / f"{sweep}.meta.json").read_text(encoding="utf-8"))
+        csv = ROOT / provenance.RESULTS_DIR / f"{sweep}.csv"
+        assert provenance.sha256_of(csv) == meta["csv_sha256"]
+
+
+def test_markdown_lists_every_artefact_with_hashes():
+    text = provenance.provenance_markdown(ROOT, repository_url="https://github.com/o/r")
+    for a in provenance.ARTEFACTS:
+        assert f"(prov-{a.id.lower()})=" in text
+        assert a.status in text
+    assert provenance.sha256_of(ROOT / "data/experiments/size.csv") in text
+    assert "https://github.com/o/r/blob/HEAD/data/experiments/size.csv" in text
+
+
+def test_bad_entries_and_lookups_are_refused():
+    good = provenance.ARTEFACTS[0]
+    with pytest.raises(ValueError, match="status must be one of"):
+        provenance.Artefact(**{**good.__dict__, "status": "done"})
+    with pytest.raises(ValueError, match="needs a note"):
+        provenance.Artefact(**{**good.__dict__, "note": ""})
+    with pytest.raises(ValueError, match="labels must name"):
+        provenance.Artefact(**{**good.__dict__, "labels": ()})
+    with pytest.raises(ValueError, match="artefact_id must be one of"):
+        provenance.artefact("F9")
+    with pytest.raises(ValueError, match="dotted must name an existing object"):
+        provenance.resolve("scaling_utils.plotting.no_such_figure")
+
+
+def test_repository_comes_from_the_config(tmp_path):
+    url, branch = provenance.repository(ROOT)
+    assert url.startswith("https://github.com/") and branch
+    (tmp_path / "_config.yml").write_text("title: x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="repository: url"):
+        provenance.repository(tmp_path)

@@ -92,3 +92,13 @@ def test_repository_comes_from_the_config(tmp_path):
     (tmp_path / "_config.yml").write_text("title: x\n", encoding="utf-8")
     with pytest.raises(ValueError, match="repository: url"):
         provenance.repository(tmp_path)
+
+
+def test_every_reference_is_cited_in_the_book():
+    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@\w+\{([\w-]+),", bib, flags=re.M)
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in [*ROOT.glob("notebooks/*.md"), *ROOT.glob("book/*.md")])
+    cited = set(re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", pages))
+    cited = {k.strip() for group in cited for k in group.split(",")}
+    assert len(keys) >= 10
+    assert sorted(set(keys) - cited) == []

@@ -371,7 +371,8 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
 
     Examples
     --------
-    >>> text = provenance_markdown(".")
+    >>> repo_root = Path(__file__).resolve().parents[1]  # a checkout, where data/ lies
+    >>> text = provenance_markdown(repo_root)
     >>> text.count("(prov-")
     16
     """

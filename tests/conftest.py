@@ -74,3 +74,8 @@ def book_build(tmp_path_factory) -> Path:
 def built_book(book_build) -> Path:
     """The HTML output of :func:`book_build`."""
     return book_build / "html"
+
+
+def book_pages(html: Path) -> list[Path]:
+    """The built book's pages (not the theme's template snippets under ``_static``)."""
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts)

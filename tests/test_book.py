@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scaling_utils import provenance
-from tests.conftest import ROOT
+from tests.conftest import ROOT, book_pages
 
 pytestmark = pytest.mark.book
 
@@ -41,11 +41,6 @@ class _Resources(HTMLParser):
             rel = (a.get("rel") or "").lower()
             if any(r in rel for r in ("stylesheet", "preload", "modulepreload", "icon", "prefetch")):
                 self.loads.append(a["href"])
-
-
-def _pages(built_book: Path) -> list[Path]:
-    """The book's pages (not the theme's template snippets under _static)."""
-    return sorted(p for p in built_book.rglob("*.html") if "_static" not in p.relative_to(built_book).parts)
 
 
 def _parse(page: Path) -> _Resources:
@@ -115,7 +110,7 @@ def test_glued_numbers_are_rendered(built_book):
 
 def test_internal_links_and_anchors_resolve(built_book):
     """Every link between pages, to a file or to an anchor, lands on something that exists."""
-    parsed = {page: _parse(page) for page in _pages(built_book)}
+    parsed = {page: _parse(page) for page in book_pages(built_book)}
     broken = []
     for page, p in parsed.items():
         for href in p.links + p.loads:

@@ -16,8 +16,7 @@ import threading
 import pytest
 
 from tests._cdp import Browser, find_chromium
-from tests.conftest import SCREENSHOTS
-from tests.test_book import _pages
+from tests.conftest import SCREENSHOTS, book_pages
 
 pytestmark = pytest.mark.book
 
@@ -78,7 +77,7 @@ def server(built_book):
 
 def test_every_page_in_a_real_browser(built_book, server, browser):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    pages = sorted(p.relative_to(built_book).as_posix() for p in _pages(built_book))
+    pages = sorted(p.relative_to(built_book).as_posix() for p in book_pages(built_book))
     assert len(pages) >= 10
     problems = []
     math_pages = 0

@@ -5,6 +5,9 @@
 * :func:`non_embedding_params`: Kaplan's ``N = 2 n_layer d_model (2 d_attn + d_ff)``.
 * :func:`chinchilla_flops`: Hoffmann et al. (2022), Appendix F, forward plus backward.
 * :func:`kaplan_flops_per_token`: Kaplan's Table 1 count, ``6 N + 6 n_layer n_ctx d_attn``.
+* :func:`params_with_head`, :func:`flops_per_token_with_head`: the same counts with the
+  output head (``vocab x d_model``) added, which matters at small widths (the book's
+  corrected convention; Porian et al. 2024, Sec. 3.1).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ __all__ = [
     "PF_DAY",
     "chinchilla_flops",
     "flops_from_pf_days",
+    "flops_per_token_with_head",
     "kaplan_flops_per_token",
     "non_embedding_params",
+    "params_with_head",
     "pf_days",
     "training_flops",
 ]
@@ -225,3 +230,57 @@ def kaplan_flops_per_token(
     n = non_embedding_params(nl, dm, ff, attn)
     nl, ctx, attn, n = broadcast(n_layer=nl, n_ctx=ctx, d_attn=attn, N=np.asarray(n))
     return scalar_or_array(6.0 * n + 6.0 * nl * ctx * attn)
+
+
+def params_with_head(
+    n_layer: ArrayLike, d_model: ArrayLike, d_ff: ArrayLike | None = None, vocab: ArrayLike = 256
+) -> FloatOrArray:
+    """Non-embedding parameters plus the output head, ``N_ne + vocab d_model``.
+
+    Kaplan et al. leave out every embedding matrix, the output (unembedding) head
+    included. At the book's widths (``d_model`` 16-112 over a 256-byte vocabulary) the head
+    is 10-40% of the model and costs as many FLOPs per token as its parameter count
+    suggests, so the corrected convention counts it (Porian et al. 2024, Sec. 3.1, "count
+    the last layer"). The input embedding is a lookup and is still left out.
+
+    Examples
+    --------
+    >>> params_with_head(2, 16)  # 6,144 non-embedding + 4,096 head
+    10240.0
+    """
+    vocab_ = as_positive(vocab, "vocab")
+    n = np.asarray(non_embedding_params(n_layer, d_model, d_ff))
+    dm = as_positive(d_model, "d_model")
+    n, dm, vocab_ = broadcast(N=n, d_model=dm, vocab=vocab_)
+    return scalar_or_array(n + vocab_ * dm)
+
+
+def flops_per_token_with_head(
+    n_layer: ArrayLike,
+    d_model: ArrayLike,
+    n_ctx: ArrayLike,
+    d_ff: ArrayLike | None = None,
+    vocab: ArrayLike = 256,
+) -> FloatOrArray:
+    """Training FLOPs per token: Kaplan's per-token count plus the output head.
+
+    ``6 (N_ne + vocab d_model) + 6 n_layer n_ctx d_model``: Kaplan's Table 1 count with
+    attention (:func:`kaplan_flops_per_token`) plus ``6 vocab d_model`` for the head's
+    forward and backward matrix products. This is the book's corrected compute ``C = D x``
+    this. Hoffmann et al.'s Appendix F count (:func:`chinchilla_flops`) differs in counting
+    the attention scores twice and the input embedding too; at the book's shapes the two
+    differ by 10-30%, a constant-ish factor that barely moves fitted exponents.
+
+    Examples
+    --------
+    >>> flops_per_token_with_head(2, 16, 128)  # 6 x 10,240 + 6 x 2 x 128 x 16
+    86016.0
+    >>> flops_per_token_with_head(2, 64, 128) - kaplan_flops_per_token(2, 64, 128)
+    98304.0
+    """
+    nl = as_positive(n_layer, "n_layer")
+    dm = as_positive(d_model, "d_model")
+    ctx = as_positive(n_ctx, "n_ctx")
+    n = np.asarray(params_with_head(nl, dm, d_ff, vocab))
+    nl, dm, ctx, n = broadcast(n_layer=nl, d_model=dm, n_ctx=ctx, N=n)
+    return scalar_or_array(6.0 * n + 6.0 * nl * ctx * dm)

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     r.add_argument("--device", default="cpu")
+    r.add_argument(
+        "--order", choices=("cost", "file"), default="cost", help="largest runs first (default) or the file's order"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "corpus":
@@ -63,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     corpus = f"fixture:{FIXTURE}" if args.preset == "smoke" else str(args.corpus)
     for f in files:
-        csv = run_sweep(f, out, corpus, workers=args.workers, threads=args.threads, device=args.device)
+        csv = run_sweep(
+            f, out, corpus, workers=args.workers, threads=args.threads, device=args.device, order=args.order
+        )
         print(f"wrote {csv}", file=sys.stderr)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["SCHEDULES", "lr_multiplier"]
+__all__ = ["SCHEDULES", "lr_multiplier", "warmup_length"]
 
 
 def _cosine(p: float, floor: float = 0.1) -> float:
@@ -26,12 +26,55 @@ SCHEDULES = {
 """Decay shapes, as a multiplier of the peak rate against the fraction ``p`` of training done."""
 
 
-def lr_multiplier(schedule: str, step: int, steps: int, warmup_frac: float) -> float:
-    """Learning-rate multiplier at ``step`` (0-based) of ``steps``: linear warmup, then the decay."""
+def warmup_length(
+    steps: int, warmup_frac: float, *, tokens_per_step: int = 1, min_steps: int = 0, min_tokens: int = 0
+) -> int:
+    """Warmup steps of a run whose schedule spans ``steps`` steps.
+
+    With neither ``min_steps`` nor ``min_tokens`` (the committed sweeps) it is
+    ``round(warmup_frac * steps)``. Otherwise it is ``max(min_steps, ceil(min_tokens /
+    tokens_per_step))``, capped at ``floor(warmup_frac * steps)``: a warmup of at least
+    ``k`` steps and at least ``N`` tokens, never more than a fraction of the schedule.
+
+    Examples
+    --------
+    >>> warmup_length(1000, 0.05)
+    50
+    >>> warmup_length(1000, 0.05, tokens_per_step=2048, min_steps=20, min_tokens=30_000)
+    20
+    >>> warmup_length(1000, 0.05, tokens_per_step=2048, min_steps=20, min_tokens=300_000)
+    50
+    """
+    if not 0.0 <= warmup_frac <= 1.0:
+        raise ValueError(f"warmup_frac must be in [0, 1], got {warmup_frac!r}")
+    if min_steps <= 0 and min_tokens <= 0:
+        return round(warmup_frac * steps)
+    want = max(int(min_steps), math.ceil(min_tokens / tokens_per_step))
+    return min(want, math.floor(warmup_frac * steps))
+
+
+def lr_multiplier(
+    schedule: str, step: int, steps: int, warmup_frac: float, *, warmup: int | None = None, horizon: int | None = None
+) -> float:
+    """Learning-rate multiplier at ``step`` (0-based): linear warmup, then the decay.
+
+    The decay runs over ``horizon`` steps (default ``steps``, the run's own length: the
+    schedule matched to the run). A ``horizon`` longer than the run is Kaplan et al.'s
+    setting: every run follows one long schedule and stops part-way down it. ``warmup``
+    overrides the default ``round(warmup_frac * steps)`` warmup length.
+
+    Examples
+    --------
+    >>> round(lr_multiplier("cosine", 99, 100, 0.0), 3)  # the floor, 10% of the peak
+    0.1
+    >>> round(lr_multiplier("cosine", 99, 100, 0.0, horizon=200), 3)  # half-way down
+    0.557
+    """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {schedule!r}")
-    warm = round(warmup_frac * steps)
+    span = steps if horizon is None else horizon
+    warm = round(warmup_frac * steps) if warmup is None else warmup
     if step < warm:
         return (step + 1) / warm
-    p = (step - warm) / max(steps - warm, 1)
+    p = (step - warm) / max(span - warm, 1)
     return SCHEDULES[schedule](p)

@@ -11,11 +11,20 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from scaling_utils.compute import kaplan_flops_per_token
+from scaling_utils.compute import flops_per_token_with_head, kaplan_flops_per_token, params_with_head
 from scaling_utils.experiment.model import GPT, ModelConfig
-from scaling_utils.experiment.schedules import SCHEDULES, lr_multiplier
+from scaling_utils.experiment.schedules import SCHEDULES, lr_multiplier, warmup_length
 
-__all__ = ["SCHEDULES", "RunSpec", "lr_multiplier", "train_run", "tuned_lr"]
+__all__ = [
+    "NEW_FIELD_DEFAULTS",
+    "SCHEDULES",
+    "RunSpec",
+    "deepseek_batch",
+    "deepseek_lr",
+    "lr_multiplier",
+    "train_run",
+    "tuned_lr",
+]
 
 
 def tuned_lr(params_nonembedding: float) -> float:
@@ -43,9 +52,75 @@ def tuned_lr(params_nonembedding: float) -> float:
     return 0.008
 
 
+def deepseek_lr(budget_flops: float) -> float:
+    """Peak learning rate ``0.3118 C^-0.125`` (DeepSeek LLM, Bi et al. 2024, Sec. 3.1, Eq. 1).
+
+    Fitted by DeepSeek at 1e17-3e20 FLOPs with ``C`` counted as non-embedding FLOPs per
+    token (attention included) times tokens; the book plugs in its corrected count
+    (:func:`scaling_utils.compute.flops_per_token_with_head`) at 1e12-1e14 FLOPs, an
+    extrapolation over five decades that the sweep's learning-rate check (x0.5, x1, x2) tests.
+
+    Examples
+    --------
+    >>> round(deepseek_lr(1e12), 5)
+    0.00986
+    """
+    c = float(budget_flops)
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"budget_flops must be finite and > 0, got {budget_flops!r}")
+    return 0.3118 * c**-0.125
+
+
+def deepseek_batch(budget_flops: float, n_ctx: int) -> int:
+    """Batch in sequences of ``n_ctx``: DeepSeek's ``B = 0.2920 C^0.3271`` tokens, rounded down to a power of two.
+
+    Rounded down (within a factor 2 below the rule): at these budgets the runs are short,
+    and a smaller batch buys optimiser steps, which the committed runs lacked.
+
+    Examples
+    --------
+    >>> deepseek_batch(1e12, 128), deepseek_batch(4e12, 128), deepseek_batch(1.6e13, 128)
+    (16, 16, 32)
+    """
+    c = float(budget_flops)
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"budget_flops must be finite and > 0, got {budget_flops!r}")
+    seqs = 0.2920 * c**0.3271 / n_ctx
+    return max(1, 2 ** math.floor(math.log2(seqs)))
+
+
+NEW_FIELD_DEFAULTS: dict = {
+    "beta1": 0.9,
+    "beta2": 0.95,
+    "grad_clip": 1.0,
+    "warmup_steps": 0,
+    "warmup_tokens": 0,
+    "horizon_tokens": None,
+    "checkpoint_tokens": (),
+    "flops_count": "6n",
+}
+"""Fields added after the committed sweeps ran, at the values those sweeps used.
+
+A field at this value is left out of :attr:`RunSpec.run_id`, so the committed runs keep
+their ids (and resume finds their files) while new settings give new ids."""
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything that defines one training run (and so its ``run_id``)."""
+    """Everything that defines one training run (and so its ``run_id``).
+
+    The training settings: AdamW (``beta1``, ``beta2``, ``weight_decay`` on matrices only),
+    gradient clipping at ``grad_clip`` (0 turns it off), a linear warmup then ``schedule``.
+    The warmup is ``round(warmup_frac * steps)`` unless ``warmup_steps`` or
+    ``warmup_tokens`` is set; then it is ``max(warmup_steps, warmup_tokens / batch
+    tokens)`` capped at ``warmup_frac`` of the schedule (see
+    :func:`~scaling_utils.experiment.schedules.warmup_length`). The schedule decays over the
+    run's own length, or over ``horizon_tokens`` when given (Kaplan's fixed long horizon:
+    the run stops part-way down). Evaluation happens at ``n_checkpoints`` log-spaced steps,
+    or at the listed ``checkpoint_tokens`` (plus the last step). ``flops_count`` records how
+    a budget was turned into tokens: ``"6n"`` (``C = 6 N_ne D``, Kaplan) or ``"head_attn"``
+    (:func:`~scaling_utils.compute.flops_per_token_with_head`).
+    """
 
     sweep: str
     n_layer: int
@@ -66,6 +141,14 @@ class RunSpec:
     n_checkpoints: int = 12
     eval_sequences: int = 64
     weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    warmup_steps: int = 0
+    warmup_tokens: int = 0
+    horizon_tokens: int | None = None
+    checkpoint_tokens: tuple[int, ...] = ()
+    flops_count: str = "6n"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -76,12 +159,44 @@ class RunSpec:
     def run_id(self) -> str:
         d = asdict(self)
         d.pop("extra")
+        for key, default in NEW_FIELD_DEFAULTS.items():
+            if d[key] == default or (key == "checkpoint_tokens" and not d[key]):
+                d.pop(key)
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return f"{self.sweep}-L{self.n_layer}-d{self.d_model}-h{self.n_head}-{hashlib.sha256(blob).hexdigest()[:10]}"
 
     @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.n_ctx
+
+    @property
     def steps(self) -> int:
-        return max(1, round(self.tokens / (self.batch_size * self.n_ctx)))
+        return max(1, round(self.tokens / self.tokens_per_step))
+
+    @property
+    def horizon_steps(self) -> int:
+        """Steps the learning-rate schedule spans (the run's own, or the fixed horizon)."""
+        if self.horizon_tokens is None:
+            return self.steps
+        return max(self.steps, round(self.horizon_tokens / self.tokens_per_step))
+
+    @property
+    def warmup(self) -> int:
+        """Warmup steps actually used."""
+        return warmup_length(
+            self.horizon_steps,
+            self.warmup_frac,
+            tokens_per_step=self.tokens_per_step,
+            min_steps=self.warmup_steps,
+            min_tokens=self.warmup_tokens,
+        )
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps (1-based) at which the run is evaluated."""
+        if not self.checkpoint_tokens:
+            return _checkpoints(self.steps, self.n_checkpoints)
+        pts = {min(self.steps, max(1, round(t / self.tokens_per_step))) for t in self.checkpoint_tokens}
+        return sorted(pts | {self.steps})
 
 
 def _checkpoints(steps: int, n: int) -> list[int]:
@@ -119,6 +234,11 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
     Rows carry the tidy columns of the results files (see :mod:`scaling_utils.results`)
     plus ``lr_sum`` (the learning rate summed over the steps so far) and ``wall_s``.
     """
+    return train_model(spec, corpus, device)[0]
+
+
+def train_model(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> tuple[list[dict], GPT]:
+    """As :func:`train_run`, and also return the trained model (for tests and inspection)."""
     missing = [d for d in (spec.train_dist, *spec.eval_dists) if d not in corpus]
     if missing:
         raise ValueError(f"corpus lacks distributions {missing}; it has {sorted(corpus)}")
@@ -131,7 +251,7 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=spec.lr,
-        betas=(0.9, 0.95),
+        betas=(spec.beta1, spec.beta2),
     )
     data = np.frombuffer(corpus[spec.train_dist], dtype=np.uint8)
     if spec.data_limit is not None:
@@ -142,9 +262,11 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
         d: _eval_set(np.frombuffer(corpus[d], dtype=np.uint8), cfg.n_ctx, spec.eval_sequences) for d in spec.eval_dists
     }
     steps = spec.steps
-    checkpoints = set(_checkpoints(steps, spec.n_checkpoints))
-    tokens_per_step = spec.batch_size * cfg.n_ctx
+    checkpoints = set(spec.checkpoint_steps())
+    tokens_per_step = spec.tokens_per_step
+    warm, horizon = spec.warmup, spec.horizon_steps
     per_token_total = float(kaplan_flops_per_token(cfg.n_layer, cfg.d_model, cfg.n_ctx, cfg.ff))
+    per_token_head = float(flops_per_token_with_head(cfg.n_layer, cfg.d_model, cfg.n_ctx, cfg.ff))
     base = {
         "sweep": spec.sweep,
         "run_id": spec.run_id,
@@ -162,13 +284,27 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
         "seed": spec.seed,
         "data_limit": spec.data_limit,
     }
+    if any(getattr(spec, k) != v for k, v in NEW_FIELD_DEFAULTS.items() if k != "checkpoint_tokens"):
+        # Runs with the new settings record them (the committed runs' files stay as they were).
+        base |= {
+            "params_with_head": int(params_with_head(cfg.n_layer, cfg.d_model, cfg.ff)),
+            "batch_size": spec.batch_size,
+            "beta1": spec.beta1,
+            "beta2": spec.beta2,
+            "weight_decay": spec.weight_decay,
+            "grad_clip": spec.grad_clip,
+            "warmup_steps_used": warm,
+            "horizon_steps": horizon,
+            "flops_count": spec.flops_count,
+            "eval_sequences": spec.eval_sequences,
+        }
     rows = []
     lr_sum = 0.0
     offsets = torch.arange(cfg.n_ctx + 1)
     data_t = torch.from_numpy(data.astype(np.int64))
     t0 = time.perf_counter()
     for step in range(steps):
-        lr = spec.lr * lr_multiplier(spec.schedule, step, steps, spec.warmup_frac)
+        lr = spec.lr * lr_multiplier(spec.schedule, step, steps, spec.warmup_frac, warmup=warm, horizon=horizon)
         for group in opt.param_groups:
             group["lr"] = lr
         lr_sum += lr
@@ -177,7 +313,8 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
         loss = model.loss(batch[:, :-1], batch[:, 1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if spec.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), spec.grad_clip)
         opt.step()
         if step + 1 in checkpoints:
             tokens = (step + 1) * tokens_per_step
@@ -189,6 +326,7 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
                         "tokens": tokens,
                         "flops_6nd": 6.0 * cfg.params_nonembedding * tokens,
                         "flops_total": per_token_total * tokens,
+                        **({"flops_with_head": per_token_head * tokens} if "params_with_head" in base else {}),
                         "distribution": dist,
                         "loss": value,
                         "train_loss": loss.item(),
@@ -198,4 +336,4 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> l
                 )
             if not math.isfinite(loss.item()):
                 break
-    return rows
+    return rows, model

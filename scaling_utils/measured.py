@@ -14,24 +14,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_utils.compute import pf_days
+from scaling_utils.compute import params_with_head, pf_days
 from scaling_utils.fitting import (
+    ApproachFit,
     PowerLawFit,
     SaturatingPowerLawFit,
     envelope_minima,
     fit_power_law,
     fit_saturating_power_law,
+    isoflop_minima,
 )
 from scaling_utils.results import load_sweep_results
 
 __all__ = [
+    "COUNTINGS",
     "Frontier",
     "approach_inputs",
     "compute_frontier",
     "early_stopped",
     "final",
     "final_train",
+    "fit_recounted",
     "irreducible_loss",
+    "recount",
+    "recounted_minima",
     "schedule_effects",
     "shape_effects",
     "sweep_summary",
@@ -220,3 +226,76 @@ def sweep_summary(folder) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("sweep")
+
+
+COUNTINGS: dict[str, str] = {
+    "kaplan": "non-embedding N, C = 6ND",
+    "head": "N + output head, C with head and attention",
+    "total": "all parameters, C with head and attention",
+}
+"""Parameter and compute conventions :func:`recount` knows. Attention adds
+``6 n_layer n_ctx d_model`` FLOPs per token (Kaplan et al., Table 1); "all parameters"
+counts the input and position embeddings, norms and biases too."""
+
+
+def recount(isoflop: pd.DataFrame, counting: str) -> pd.DataFrame:
+    """Final checkpoints of an IsoFLOP sweep with ``N`` and ``C`` counted by ``counting``.
+
+    Returns ``group`` (the nominal budget the run was planned for), ``N``, ``C`` (the run's
+    compute in that convention: runs of one group differ, because the head and attention
+    are a larger share of small models) and ``loss``.
+    """
+    if counting not in COUNTINGS:
+        raise ValueError(f"counting must be one of {sorted(COUNTINGS)}, got {counting!r}")
+    fin = final_train(isoflop)
+    d = fin["tokens"].to_numpy(float)
+    attn = 6.0 * fin["n_layer"].to_numpy(float) * fin["n_ctx"].to_numpy(float) * fin["d_model"].to_numpy(float)
+    if counting == "kaplan":
+        n = fin["params_nonembedding"].to_numpy(float)
+        c = 6.0 * n * d
+    else:
+        n = (
+            np.asarray(params_with_head(fin["n_layer"].to_numpy(float), fin["d_model"].to_numpy(float)), float)
+            if counting == "head"
+            else fin["params_total"].to_numpy(float)
+        )
+        c = d * (6.0 * n + attn)
+    out = pd.DataFrame({"group": fin["budget_flops"].to_numpy(float), "N": n, "C": c, "loss": fin["loss"].to_numpy()})
+    return out.sort_values(["group", "N"]).reset_index(drop=True)
+
+
+def recounted_minima(runs: pd.DataFrame, *, window: int | None = 5) -> pd.DataFrame:
+    """Per group (nominal budget) of :func:`recount`'s runs: the vertex ``N_opt`` and its compute ``C``.
+
+    The vertex of a parabola of loss in log N over the ``window`` sizes around the lowest
+    loss; its compute is interpolated (linearly in log-log) between the group's runs, which
+    no longer share one compute value once the head and attention are counted. ``C`` is NaN
+    where the vertex lies outside the group's sizes (``at_edge``).
+    """
+    rows = []
+    for group, g in runs.groupby("group", sort=True):
+        g = g.sort_values("N")
+        mins = isoflop_minima(g["N"], np.full(len(g), group), g["loss"], window=window)
+        n_opt = float(mins["N_opt"].iloc[0])
+        at_edge = bool(mins["at_edge"].iloc[0])
+        c_opt = np.nan if at_edge else float(np.exp(np.interp(np.log(n_opt), np.log(g["N"]), np.log(g["C"]))))
+        rows.append({"group": group, "C": c_opt, "N_opt": n_opt, "at_edge": at_edge})
+    return pd.DataFrame(rows)
+
+
+def fit_recounted(runs: pd.DataFrame, *, window: int | None = 5) -> ApproachFit:
+    """Approach 2 on :func:`recount`'s runs: ``N_opt ∝ C^a`` over :func:`recounted_minima`'s interior vertices.
+
+    With a single compute per group this is :func:`scaling_utils.fitting.fit_isoflop`.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 3 groups have an interior vertex.
+    """
+    minima = recounted_minima(runs, window=window)
+    inner = minima[~minima["at_edge"]]
+    if len(inner) < 3:
+        raise ValueError(f"need at least 3 groups with an interior minimum, got {len(inner)}")
+    pl = fit_power_law(inner["C"], inner["N_opt"])
+    return ApproachFit(a=pl.exponent, b=1.0 - pl.exponent, power_law=pl, minima=minima)

@@ -29,9 +29,11 @@ __all__ = [
     "sha256_of",
 ]
 
-Status = Literal["reproduced", "reproduced, with a stated difference"]
-STATUSES: tuple[str, ...] = ("reproduced", "reproduced, with a stated difference")
-"""The statuses an entry may have. Nothing in the article map is left unreproduced."""
+Status = Literal["reproduced", "reproduced, with a stated difference", "beyond the article", "in progress"]
+STATUSES: tuple[str, ...] = ("reproduced", "reproduced, with a stated difference", "beyond the article", "in progress")
+"""The statuses an entry may have. Nothing in the article map is left unreproduced; entries
+beyond the map (ids ``R1``...) say "beyond the article", or "in progress" (with a note)
+while the runs they need are still being made."""
 
 RESULTS_DIR = "data/experiments"
 
@@ -61,6 +63,9 @@ class Artefact:
         One of :data:`STATUSES`.
     note : str
         For a stated difference: what differs and why, in words (the numbers are on the page).
+    files : tuple of str
+        Other committed data files it reads (paths from the repository root), e.g.
+        third-party data under ``data/external/``.
     """
 
     id: str
@@ -72,13 +77,14 @@ class Artefact:
     sources: tuple[str, ...]
     status: Status
     note: str = ""
+    files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
         if not self.labels:
             raise ValueError(f"{self.id}: labels must name at least one figure, table or target")
-        if self.status != "reproduced" and not self.note:
+        if self.status in ("reproduced, with a stated difference", "in progress") and not self.note:
             raise ValueError(f"{self.id}: a stated difference needs a note")
 
 
@@ -86,6 +92,7 @@ _K = "notebooks/kaplan"
 _C = "notebooks/chinchilla"
 _G = "notebooks/generalization"
 _B = "notebooks/beyond_power_law"
+_R = "notebooks/kaplan_vs_chinchilla"
 _DIFF: Status = "reproduced, with a stated difference"
 
 ARTEFACTS: tuple[Artefact, ...] = (
@@ -293,8 +300,59 @@ ARTEFACTS: tuple[Artefact, ...] = (
         ("brown2020",),
         "reproduced",
     ),
+    Artefact(
+        "R1",
+        "Porian et al.'s ladder refitted on their released IsoFLOP points (figure and table)",
+        _R,
+        ("art-r1", "fig-porian-profiles", "tab-porian-ladder"),
+        (
+            "scaling_utils.porian.load_porian2024",
+            "scaling_utils.porian.porian_ladder",
+            "scaling_utils.plotting_reconcile.ladder_profiles",
+        ),
+        (),
+        ("porian2024",),
+        "beyond the article",
+        files=("data/external/porian2024/isoflop_points.csv",),
+    ),
+    Artefact(
+        "R2",
+        "Pearce & Song's local exponent and the Kaplan-style frontier fit",
+        _R,
+        ("art-r2", "fig-local-exponent"),
+        (
+            "scaling_utils.reconcile.local_exponent",
+            "scaling_utils.reconcile.kaplan_frontier_exponent",
+            "scaling_utils.plotting_reconcile.local_exponent_curves",
+        ),
+        (),
+        ("pearce2024", "hoffmann2022", "besiroglu2024"),
+        "beyond the article",
+    ),
+    Artefact(
+        "R3",
+        "The ladder on the book's own runs",
+        _R,
+        ("art-r3", "tab-own-recount"),
+        ("scaling_utils.measured.recount", "scaling_utils.measured.fit_recounted"),
+        ("isoflop",),
+        ("porian2024",),
+        "in progress",
+        "the committed isoflop runs are recounted (the counting rung); the training rungs need "
+        "the chinchilla_isoflop and kaplan_isoflop sweeps, whose runs are being committed",
+    ),
+    Artefact(
+        "R4",
+        "GPT-3's allocation (N1) under each law",
+        _R,
+        ("art-r4", "tab-gpt3-laws"),
+        ("scaling_utils.laws.BESIROGLU_2024", "scaling_utils.laws.KAPLAN_2020", "scaling_utils.compute.training_flops"),
+        (),
+        ("brown2020", "hoffmann2022", "besiroglu2024", "kaplan2020"),
+        "beyond the article",
+    ),
 )
-"""Every artefact of the article map, in the map's order."""
+"""Every artefact of the article map, in the map's order, then the book's own (``R``...)."""
 
 
 def artefact(artefact_id: str) -> Artefact:
@@ -335,7 +393,7 @@ def resolve(dotted: str) -> Any:
 def data_files(a: Artefact, root: Path | str = ".") -> list[Path]:
     """The committed files an artefact reads: each sweep's CSV and its ``meta.json``."""
     base = Path(root) / RESULTS_DIR
-    return [base / f"{s}{ext}" for s in a.sweeps for ext in (".csv", ".meta.json")]
+    return [base / f"{s}{ext}" for s in a.sweeps for ext in (".csv", ".meta.json")] + [Path(root) / f for f in a.files]
 
 
 def sha256_of(path: Path | str) -> str:
@@ -374,7 +432,7 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
     >>> repo_root = Path(__file__).resolve().parents[1]  # a checkout, where data/ lies
     >>> text = provenance_markdown(repo_root)
     >>> text.count("(prov-")
-    16
+    20
     """
     root = Path(root)
     lines = [
@@ -390,7 +448,7 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
         lines.append("")
         lines.append("Made by\n: " + ", ".join(_api_link(m) for m in a.makers))
         lines.append("")
-        if a.sweeps:
+        if a.sweeps or a.files:
             cells = []
             for f in data_files(a, root):
                 rel = f.relative_to(root).as_posix()

@@ -30,8 +30,10 @@ __all__ = [
     "KAPLAN_2020_FIGURE1_C_C",
     "PUBLISHED_T1",
     "ChinchillaLaw",
+    "InferenceOptimum",
     "KaplanLaw",
     "PublishedExponents",
+    "inference_optimal",
 ]
 
 FloatOrArray = float | NDArray[np.float64]
@@ -398,3 +400,7 @@ PUBLISHED_T1: tuple[PublishedExponents, ...] = (
     PublishedExponents("Kaplan et al. (2020)", 0.73, 0.27, None, None, "kaplan2020"),
 )
 """Hoffmann et al. (2022), Table 2, as printed: the article's T1."""
+
+
+# The inference-aware allocation lives in its own module; it is part of this one's API.
+from scaling_utils.allocation import InferenceOptimum, inference_optimal  # noqa: E402

@@ -1,0 +1,7 @@
+"""``python -m scaling_utils``: the ``scaling-laws`` command line (see :mod:`scaling_utils.cli`)."""
+
+import sys
+
+from scaling_utils.cli import main
+
+sys.exit(main())

@@ -1,0 +1,118 @@
+"""Allocations beyond Chinchilla's: the inference-aware optimum of Sardana et al. (2024).
+
+Importable from :mod:`scaling_utils.laws` as well.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from scaling_utils._validation import positive_scalar
+
+if TYPE_CHECKING:
+    from scaling_utils.laws import ChinchillaLaw
+
+__all__ = ["InferenceOptimum", "inference_optimal"]
+
+
+@dataclass(frozen=True)
+class InferenceOptimum:
+    """The cheapest (N, D) reaching a loss, counting training and inference FLOPs.
+
+    Attributes
+    ----------
+    N, D : float
+        Parameters and training tokens.
+    loss : float
+        The target loss (the law's loss at ``N, D``).
+    inference_tokens : float
+        Tokens served over the model's life.
+    training_flops, inference_flops : float
+        ``6 N D`` and ``2 N D_inf``.
+    """
+
+    N: float
+    D: float
+    loss: float
+    inference_tokens: float
+    training_flops: float
+    inference_flops: float
+
+    @property
+    def total_flops(self) -> float:
+        return self.training_flops + self.inference_flops
+
+    @property
+    def tokens_per_parameter(self) -> float:
+        return self.D / self.N
+
+
+def _nonneg_scalar(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+    return v
+
+
+def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) -> InferenceOptimum:
+    r"""Minimise ``6 N D + 2 N D_inf`` subject to ``law.loss(N, D) = loss`` (Sardana et al. 2024).
+
+    On the iso-loss curve ``D(N) = (B / (loss - E - A/N^alpha))^(1/beta)``, which exists for
+    ``N > (A / (loss - E))^(1/alpha)``; the total cost is minimised in one dimension (a
+    grid in ``log(N/N_min - 1)``, then Brent's method). With ``inference_tokens = 0`` it is
+    the Chinchilla optimum of the compute that reaches ``loss``.
+
+    Parameters
+    ----------
+    law : ChinchillaLaw
+    loss : float
+        Target loss, above the law's ``E``.
+    inference_tokens : float
+        Tokens the model will process at inference, >= 0 (0: training cost only).
+
+    Examples
+    --------
+    >>> from scaling_utils.laws import HOFFMANN_2022_UNROUNDED as law
+    >>> n, d = law.compute_optimal(1e22)
+    >>> opt = inference_optimal(law, law.loss(n, d), 0.0)
+    >>> round(opt.N / n, 6), round(opt.D / d, 6)
+    (1.0, 1.0)
+    >>> inference_optimal(law, law.loss(n, d), 1e13).N < n  # serving many tokens: a smaller model
+    True
+    """
+    for attr in ("E", "A", "B", "alpha", "beta", "loss"):
+        if not hasattr(law, attr):
+            raise TypeError(f"law must be a ChinchillaLaw, got {type(law).__name__}")
+    target = positive_scalar(loss, "loss")
+    d_inf = _nonneg_scalar(inference_tokens, "inference_tokens")
+    if target <= law.E:
+        raise ValueError(f"loss must be above the law's irreducible loss E = {law.E:.6g}, got {target!r}")
+    n_min = (law.A / (target - law.E)) ** (1.0 / law.alpha)
+
+    def tokens(n: np.ndarray) -> np.ndarray:
+        return (law.B / (target - law.E - law.A / n**law.alpha)) ** (1.0 / law.beta)
+
+    def cost(s: np.ndarray) -> np.ndarray:
+        n = n_min * (1.0 + np.exp(s))
+        return np.log(6.0 * n * tokens(n) + 2.0 * n * d_inf)
+
+    grid = np.linspace(-30.0, 30.0, 6001)
+    with np.errstate(over="ignore"):
+        values = cost(grid)
+    k = int(np.nanargmin(values))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+    res = minimize_scalar(
+        lambda s: float(cost(np.array([s]))[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
+    )
+    n = float(n_min * (1.0 + math.exp(res.x)))
+    d = float(tokens(np.array([n]))[0])
+    return InferenceOptimum(
+        N=n, D=d, loss=target, inference_tokens=d_inf, training_flops=6.0 * n * d, inference_flops=2.0 * n * d_inf
+    )

@@ -1,0 +1,163 @@
+"""``scaling-laws plan``: the compute-optimal (and inference-aware) model for a budget."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from scaling_utils.cli.runs import InputError
+from scaling_utils.laws import (
+    BESIROGLU_2024,
+    HOFFMANN_2022,
+    HOFFMANN_2022_UNROUNDED,
+    ChinchillaLaw,
+    inference_optimal,
+)
+
+__all__ = ["LAWS", "NOT_YET", "make_plan", "print_plan"]
+
+LAWS: dict[str, ChinchillaLaw] = {
+    "hoffmann2022": HOFFMANN_2022,
+    "hoffmann2022-unrounded": HOFFMANN_2022_UNROUNDED,
+    "besiroglu2024": BESIROGLU_2024,
+}
+"""Law presets for ``plan --law``: Hoffmann et al. 2022's approach-3 fit as printed (Eq. 10)
+and with the unrounded constants, and Besiroglu et al. 2024's replication."""
+
+NOT_YET = {
+    "muennighoff2023": "the data-constrained law of Muennighoff et al. 2023 is not in this version of "
+    "scaling_utils (open issue 'Beyond power-law scaling'); use --unique-tokens with a Chinchilla law "
+    "to see the epochs it implies",
+}
+
+
+def _law(spec: str) -> ChinchillaLaw:
+    if spec in LAWS:
+        return LAWS[spec]
+    if spec in NOT_YET:
+        raise InputError(f"--law {spec}: {NOT_YET[spec]}")
+    path = Path(spec)
+    if path.suffix.lower() != ".json":
+        raise InputError(f"--law must be one of {', '.join(LAWS)} or a FILE.json, got {spec!r}")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected an object with keys E, A, B, alpha, beta")
+    missing = [k for k in ("E", "A", "B", "alpha", "beta") if k not in data]
+    if missing:
+        raise InputError(f"{path}: missing keys {missing} (a law needs E, A, B, alpha, beta)")
+    unknown = sorted(set(data) - {"E", "A", "B", "alpha", "beta", "name"})
+    if unknown:
+        raise InputError(f"{path}: unknown keys {unknown}")
+    for k in ("E", "A", "B", "alpha", "beta"):
+        v = data[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise InputError(f"{path}: {k} must be a finite number > 0, got {v!r}")
+    return ChinchillaLaw(
+        E=float(data["E"]),
+        A=float(data["A"]),
+        B=float(data["B"]),
+        alpha=float(data["alpha"]),
+        beta=float(data["beta"]),
+        name=str(data.get("name", path.stem)),
+    )
+
+
+def make_plan(args: argparse.Namespace) -> dict:
+    law = _law(args.law)
+    c = args.compute
+    n, d = law.compute_optimal(c)
+    plan = {
+        "law": law.name,
+        "constants": law.constants(),
+        "compute": c,
+        "N": float(n),
+        "D": float(d),
+        "tokens_per_parameter": float(d / n),
+        "loss": float(law.loss(n, d)),
+    }
+    if args.unique_tokens is not None:
+        plan["unique_tokens"] = args.unique_tokens
+        plan["epochs"] = float(d / args.unique_tokens)
+    if args.inference_tokens is not None:
+        target = args.loss if args.loss is not None else plan["loss"]
+        if target <= law.E:
+            raise InputError(f"--loss {target:g} is unreachable: the law's irreducible loss is E = {law.E:.4g}")
+        chin = inference_optimal(law, target, 0.0)
+        inf = inference_optimal(law, target, args.inference_tokens)
+        plan["inference"] = {
+            "inference_tokens": args.inference_tokens,
+            "loss": target,
+            "chinchilla": {
+                "N": chin.N,
+                "D": chin.D,
+                "training_flops": chin.training_flops,
+                "total_flops": chin.training_flops + 2 * chin.N * args.inference_tokens,
+            },
+            "inference_aware": {
+                "N": inf.N,
+                "D": inf.D,
+                "training_flops": inf.training_flops,
+                "total_flops": inf.total_flops,
+            },
+        }
+    if args.loss is not None:
+        plan["target_loss"] = args.loss
+        if args.loss <= law.E:
+            plan["target_note"] = f"unreachable: the law's irreducible loss is E = {law.E:.4g}"
+        else:
+            plan["compute_for_target"] = float(_compute_for_loss(law, args.loss))
+    return plan
+
+
+def _compute_for_loss(law: ChinchillaLaw, target: float) -> float:
+    """Compute at which the law's optimal loss equals ``target`` (bisection in log C)."""
+    lo, hi = 1e0, 1e40
+    if law.optimal_loss(hi) > target:
+        return math.inf
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if law.optimal_loss(mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def print_plan(plan: dict, out) -> None:
+    print(f"law: {plan['law']}  ({', '.join(f'{k}={v:.4g}' for k, v in plan['constants'].items())})", file=out)
+    print(f"compute C        {plan['compute']:.4g} FLOPs (C = 6 N D)", file=out)
+    print(f"parameters N     {plan['N']:.4g}", file=out)
+    print(f"tokens D         {plan['D']:.4g}", file=out)
+    print(f"tokens/parameter {plan['tokens_per_parameter']:.3g}", file=out)
+    print(f"predicted loss   {plan['loss']:.4f}", file=out)
+    if "epochs" in plan:
+        print(f"epochs of {plan['unique_tokens']:.3g} unique tokens: {plan['epochs']:.3g}", file=out)
+        if plan["epochs"] > 1:
+            print("  (the law assumes every token is new; repeated data is worth less)", file=out)
+    if "target_loss" in plan:
+        if "target_note" in plan:
+            print(f"loss {plan['target_loss']:.4g}: {plan['target_note']}", file=out)
+        else:
+            print(f"loss {plan['target_loss']:.4g} needs C = {plan['compute_for_target']:.4g} FLOPs", file=out)
+    if "inference" in plan:
+        i = plan["inference"]
+        print(
+            f"\nServing {i['inference_tokens']:.3g} tokens at loss {i['loss']:.4f} "
+            "(Sardana et al. 2024: minimise 6ND + 2N D_inf):",
+            file=out,
+        )
+        print(f"{'':<16} {'N':>10} {'D':>10} {'D/N':>7} {'train FLOPs':>12} {'total FLOPs':>12}", file=out)
+        for name, key in (("Chinchilla", "chinchilla"), ("inference-aware", "inference_aware")):
+            r = i[key]
+            print(
+                f"{name:<16} {r['N']:>10.4g} {r['D']:>10.4g} {r['D'] / r['N']:>7.3g} "
+                f"{r['training_flops']:>12.4g} {r['total_flops']:>12.4g}",
+                file=out,
+            )

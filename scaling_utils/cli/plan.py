@@ -40,7 +40,7 @@ def _law(spec: str) -> ChinchillaLaw:
         raise InputError(f"--law {spec}: {NOT_YET[spec]}")
     path = Path(spec)
     if path.suffix.lower() != ".json":
-        raise InputError(f"--law must be one of {', '.join(LAWS)} or a FILE.json, got {spec!r}")
+        raise InputError(f"--law must be one of {', '.join(LAWS)} or a FILE.json; got {spec!r}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
@@ -131,7 +131,8 @@ def _compute_for_loss(law: ChinchillaLaw, target: float) -> float:
 
 
 def print_plan(plan: dict, out) -> None:
-    print(f"law: {plan['law']}  ({', '.join(f'{k}={v:.4g}' for k, v in plan['constants'].items())})", file=out)
+    print(f"law: {plan['law']}", file=out)
+    print(f"  {', '.join(f'{k} = {v:.4g}' for k, v in plan['constants'].items())}", file=out)
     print(f"compute C        {plan['compute']:.4g} FLOPs (C = 6 N D)", file=out)
     print(f"parameters N     {plan['N']:.4g}", file=out)
     print(f"tokens D         {plan['D']:.4g}", file=out)

@@ -46,7 +46,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
         except ValueError as err:
             raise InputError(f"{path}: cannot be read as a table ({err})") from None
     try:
-        return pd.read_csv(path), "row"
+        # Cells stay as written ("n/a" is reported as "n/a", not as a missing value).
+        return pd.read_csv(path, keep_default_na=False, na_values=[]), "row"
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot be read as CSV ({str(err).splitlines()[0]})") from None
 
@@ -107,7 +108,7 @@ def read_runs(path: Path | str, columns: dict[str, str | None] | None = None) ->
         if bad.any():
             i = int(np.argmax(bad))
             cell = df[col].iloc[i]
-            shown = repr(cell) if isinstance(cell, str) else str(cell)
+            shown = ("an empty cell" if not cell.strip() else repr(cell)) if isinstance(cell, str) else str(cell)
             raise InputError(f"{path}: column {col!r}, {unit} {i + offset}: {shown} is not a finite number")
         if (values <= 0).any():
             i = int(np.argmax(values <= 0))

@@ -28,8 +28,10 @@ __all__ = [
     "HOFFMANN_2022_UNROUNDED",
     "KAPLAN_2020",
     "KAPLAN_2020_FIGURE1_C_C",
+    "MUENNIGHOFF_2023",
     "PUBLISHED_T1",
     "ChinchillaLaw",
+    "DataConstrainedLaw",
     "InferenceOptimum",
     "KaplanLaw",
     "PublishedExponents",
@@ -404,3 +406,4 @@ PUBLISHED_T1: tuple[PublishedExponents, ...] = (
 
 # The inference-aware allocation lives in its own module; it is part of this one's API.
 from scaling_utils.allocation import InferenceOptimum, inference_optimal  # noqa: E402
+from scaling_utils.data_constrained import MUENNIGHOFF_2023, DataConstrainedLaw  # noqa: E402

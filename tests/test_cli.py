@@ -111,10 +111,20 @@ def test_plan_with_unique_and_inference_tokens_and_a_law_file(tmp_path):
     assert inf["inference_aware"]["total_flops"] < inf["chinchilla"]["total_flops"]
 
 
+def test_plan_with_the_data_constrained_law(tmp_path):
+    out = tmp_path / "p.json"
+    res = run("plan", "--compute", "1e22", "--law", "muennighoff2023", "--unique-tokens", "25e9", "--json", out)
+    assert res.returncode == 0, res.stderr
+    plan = json.loads(out.read_text())
+    # Muennighoff et al.'s README: 7.0B parameters, 237B tokens (9.5 epochs) at 1e22 FLOPs, 25B unique.
+    assert plan["N"] == pytest.approx(7.02e9, rel=0.01) and plan["epochs"] == pytest.approx(9.49, rel=0.01)
+    assert plan["data_constrained"] and "repeated tokens count" in res.stdout
+
+
 def test_help_lists_every_preset():
     res = run("plan", "--help")
     assert res.returncode == 0
-    for name in ("hoffmann2022", "hoffmann2022-unrounded", "besiroglu2024"):
+    for name in ("hoffmann2022", "hoffmann2022-unrounded", "besiroglu2024", "muennighoff2023"):
         assert name in res.stdout
     assert run("--help").returncode == 0 and "fit" in run("fit", "--help").stdout
 
@@ -160,7 +170,6 @@ def test_bad_runs_file(tmp_path, isoflop_csv, edit, extra, message):
     [
         (["fit", "nope.csv"], "nope.csv: no such file"),
         (["plan", "--compute", "1e23", "--law", "chinchilla"], "--law must be one of"),
-        (["plan", "--compute", "1e23", "--law", "muennighoff2023"], "not in this version"),
         (["plan", "--compute", "-1"], "must be finite and > 0"),
         (["plan", "--compute", "1e23", "--inference-tokens", "nan"], "must be finite and >= 0"),
         (["fit", "x.csv", "--resamples", "1"], "must be >= 2"),

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from scaling_utils.cli.fit import fit_runs, plot_fit, print_fit, versions
-from scaling_utils.cli.plan import LAWS, make_plan, print_plan
+from scaling_utils.cli.plan import DATA_CONSTRAINED, LAWS, make_plan, print_plan
 from scaling_utils.cli.runs import InputError, read_runs
 
 __all__ = ["LAWS", "InputError", "build_parser", "main", "read_runs"]
@@ -102,9 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--law",
         default="hoffmann2022-unrounded",
-        help=f"one of {', '.join(LAWS)} (default hoffmann2022-unrounded), or a FILE.json with E, A, B, alpha, beta",
+        help=f"one of {', '.join(LAWS)} (default hoffmann2022-unrounded); "
+        f"{', '.join(DATA_CONSTRAINED)} (data-constrained, with --unique-tokens); "
+        "or a FILE.json with E, A, B, alpha, beta",
     )
-    p.add_argument("--unique-tokens", type=_positive, help="unique tokens available: prints the epochs needed")
+    p.add_argument(
+        "--unique-tokens",
+        type=_positive,
+        help="unique tokens available: the epochs the plan needs (with muennighoff2023, the optimum under that cap)",
+    )
     p.add_argument("--inference-tokens", type=_nonneg, help="tokens the model will serve (inference-aware plan)")
     p.add_argument("--loss", type=_positive, help="a target loss: prints the compute the law needs for it")
     p.add_argument("--json", type=Path, help="write the plan as JSON")

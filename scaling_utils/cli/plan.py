@@ -12,11 +12,13 @@ from scaling_utils.laws import (
     BESIROGLU_2024,
     HOFFMANN_2022,
     HOFFMANN_2022_UNROUNDED,
+    MUENNIGHOFF_2023,
     ChinchillaLaw,
+    DataConstrainedLaw,
     inference_optimal,
 )
 
-__all__ = ["LAWS", "NOT_YET", "make_plan", "print_plan"]
+__all__ = ["DATA_CONSTRAINED", "LAWS", "make_plan", "print_plan"]
 
 LAWS: dict[str, ChinchillaLaw] = {
     "hoffmann2022": HOFFMANN_2022,
@@ -26,21 +28,19 @@ LAWS: dict[str, ChinchillaLaw] = {
 """Law presets for ``plan --law``: Hoffmann et al. 2022's approach-3 fit as printed (Eq. 10)
 and with the unrounded constants, and Besiroglu et al. 2024's replication."""
 
-NOT_YET = {
-    "muennighoff2023": "the data-constrained law of Muennighoff et al. 2023 is not in this version of "
-    "scaling_utils (open issue 'Beyond power-law scaling'); use --unique-tokens with a Chinchilla law "
-    "to see the epochs it implies",
-}
+DATA_CONSTRAINED: dict[str, DataConstrainedLaw] = {"muennighoff2023": MUENNIGHOFF_2023}
+"""Data-constrained presets: Muennighoff et al. 2023's C4 fit (with ``--unique-tokens``)."""
 
 
-def _law(spec: str) -> ChinchillaLaw:
+def _law(spec: str) -> ChinchillaLaw | DataConstrainedLaw:
     if spec in LAWS:
         return LAWS[spec]
-    if spec in NOT_YET:
-        raise InputError(f"--law {spec}: {NOT_YET[spec]}")
+    if spec in DATA_CONSTRAINED:
+        return DATA_CONSTRAINED[spec]
     path = Path(spec)
     if path.suffix.lower() != ".json":
-        raise InputError(f"--law must be one of {', '.join(LAWS)} or a FILE.json; got {spec!r}")
+        names = ", ".join([*LAWS, *DATA_CONSTRAINED])
+        raise InputError(f"--law must be one of {names} or a FILE.json; got {spec!r}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     try:
@@ -70,17 +70,31 @@ def _law(spec: str) -> ChinchillaLaw:
 
 
 def make_plan(args: argparse.Namespace) -> dict:
-    law = _law(args.law)
+    chosen = _law(args.law)
     c = args.compute
-    n, d = law.compute_optimal(c)
+    constrained = isinstance(chosen, DataConstrainedLaw)
+    # The single-epoch (Chinchilla) law: the law itself, or the base of a data-constrained one.
+    law = (
+        ChinchillaLaw(E=chosen.E, A=chosen.A, B=chosen.B, alpha=chosen.alpha, beta=chosen.beta, name=chosen.name)
+        if constrained
+        else chosen
+    )
+    if constrained and args.unique_tokens is not None:
+        n, d = chosen.compute_optimal(c, args.unique_tokens)
+        loss = float(chosen.loss(n, d, args.unique_tokens))
+    else:
+        n, d = law.compute_optimal(c)
+        loss = float(law.loss(n, d))
+    constants = law.constants() | ({"R_D*": chosen.rd_star, "R_N*": chosen.rn_star} if constrained else {})
     plan = {
-        "law": law.name,
-        "constants": law.constants(),
+        "law": chosen.name,
+        "constants": constants,
         "compute": c,
         "N": float(n),
         "D": float(d),
         "tokens_per_parameter": float(d / n),
-        "loss": float(law.loss(n, d)),
+        "loss": loss,
+        "data_constrained": constrained and args.unique_tokens is not None,
     }
     if args.unique_tokens is not None:
         plan["unique_tokens"] = args.unique_tokens
@@ -140,8 +154,10 @@ def print_plan(plan: dict, out) -> None:
     print(f"predicted loss   {plan['loss']:.4f}", file=out)
     if "epochs" in plan:
         print(f"epochs of {plan['unique_tokens']:.3g} unique tokens: {plan['epochs']:.3g}", file=out)
-        if plan["epochs"] > 1:
-            print("  (the law assumes every token is new; repeated data is worth less)", file=out)
+        if plan["data_constrained"]:
+            print("  (the data-constrained optimum: repeated tokens count as less than new ones)", file=out)
+        elif plan["epochs"] > 1:
+            print("  (this law assumes every token is new; --law muennighoff2023 values repeats less)", file=out)
     if "target_loss" in plan:
         if "target_note" in plan:
             print(f"loss {plan['target_loss']:.4g}: {plan['target_note']}", file=out)

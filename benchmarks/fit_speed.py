@@ -18,7 +18,8 @@ The usual loop takes minutes on the whole grid, so by default both run on every 
 ``--stride 1`` runs them in full.
 
 Prints: both timings, the speed ratio, both best objectives and their relative difference,
-and the time of a 4,000-resample bootstrap. Goals: ratio >= 20x, bootstrap <= 60 s.
+and the time of a 4,000-resample bootstrap. Goals: ratio >= 500x against the usual loop,
+bootstrap <= 60 s.
 
 Usage: python benchmarks/fit_speed.py [--stride 10] [--resamples 4000]
 """
@@ -80,9 +81,12 @@ def main() -> int:
     loss = df["loss"].to_numpy()
     grid = default_grid()
 
-    t0 = time.perf_counter()
-    fit = fit_chinchilla(n, d, loss, delta=DELTA)
-    t_ours = time.perf_counter() - t0
+    fit_chinchilla(n, d, loss, delta=DELTA)  # warm up (imports, caches)
+    t_ours = np.inf
+    for _ in range(5):  # best of 5: the fit takes a fraction of a second
+        t0 = time.perf_counter()
+        fit = fit_chinchilla(n, d, loss, delta=DELTA)
+        t_ours = min(t_ours, time.perf_counter() - t0)
 
     ln_n, ln_d, ln_l = np.log(n), np.log(d), np.log(loss)
     starts = grid[:: args.stride]
@@ -117,7 +121,7 @@ def main() -> int:
         )
         ok &= rel < 1e-6
         if name == "usual loop":
-            ok &= ratio >= 20
+            ok &= ratio >= 500
     print(f"bootstrap, {args.resamples} resamples: {t_boot:.2f} s (goal <= 60 s); {len(boot.samples)} fitted")
     law = fit.law
     print(
@@ -125,7 +129,8 @@ def main() -> int:
         f"a={law.exponents[0]:.4f}"
     )
     ok &= t_boot <= 60
-    print("PASS (ratio goal >= 20x against the usual loop)" if ok else "MISSED A GOAL")
+    print(f"successive halving: starts alive after each stage {fit.survivors}")
+    print("PASS (ratio goal >= 500x against the usual loop)" if ok else "MISSED A GOAL")
     return 0
 
 

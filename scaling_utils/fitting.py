@@ -630,7 +630,9 @@ def envelope_minima(
     Returns
     -------
     pandas.DataFrame
-        ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt`` per grid value.
+        ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt`` per grid value, and ``at_edge``: the
+        winner is the smallest or the largest of the curves present at that compute, so the
+        true optimum may lie beyond the sizes tried (:func:`fit_envelope` can leave these out).
 
     Examples
     --------
@@ -654,8 +656,17 @@ def envelope_minima(
     grid, table = _envelope_table(curves, n_grid)
     best = np.nanargmin(np.where(np.isnan(table), np.inf, table), axis=0)
     n_opt = sizes[best]
+    present = ~np.isnan(table)
+    smallest = np.array([sizes[present[:, j]].min() for j in range(grid.size)])
+    largest = np.array([sizes[present[:, j]].max() for j in range(grid.size)])
     return pd.DataFrame(
-        {"C": grid, "N_opt": n_opt, "D_opt": grid / (6 * n_opt), "loss_opt": table[best, np.arange(grid.size)]}
+        {
+            "C": grid,
+            "N_opt": n_opt,
+            "D_opt": grid / (6 * n_opt),
+            "loss_opt": table[best, np.arange(grid.size)],
+            "at_edge": (n_opt == smallest) | (n_opt == largest),
+        }
     )
 
 
@@ -728,11 +739,24 @@ def fit_isoflop(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int | No
 
 
 def fit_envelope(
-    N: ArrayLike, flops: ArrayLike, loss: ArrayLike, *, run: ArrayLike | None = None, n_grid: int = 100
+    N: ArrayLike,
+    flops: ArrayLike,
+    loss: ArrayLike,
+    *,
+    run: ArrayLike | None = None,
+    n_grid: int = 100,
+    exclude_edges: bool = False,
 ) -> ApproachFit:
-    """Approach 1 end to end: :func:`envelope_minima`, then a power law over its minima."""
+    """Approach 1 end to end: :func:`envelope_minima`, then a power law over its minima.
+
+    With ``exclude_edges``, grid values won by the smallest or largest curve present there
+    are left out of the power law (they are counted in ``minima["at_edge"]``).
+    """
     minima = envelope_minima(N, flops, loss, run=run, n_grid=n_grid)
-    pl = fit_power_law(minima["C"], minima["N_opt"])
+    used = minima[~minima["at_edge"]] if exclude_edges else minima
+    if used["N_opt"].nunique() < 2:
+        raise ValueError(f"approach 1 needs >= 2 distinct winning sizes, got {used['N_opt'].nunique()}")
+    pl = fit_power_law(used["C"], used["N_opt"])
     return ApproachFit(a=pl.exponent, b=1.0 - pl.exponent, power_law=pl, minima=minima)
 
 

@@ -1,0 +1,220 @@
+"""The three approaches on the book's corrected IsoFLOP sweeps (experiment v2), computed once.
+
+:func:`final_runs` turns a sweep's tidy results into one row per run (or per checkpoint of
+a Kaplan-style run) under a counting convention; :func:`three_approaches` fits approaches
+1-3 with their bootstraps and returns them in one :class:`ThreeApproaches`, whose fields
+the chapters glue; :func:`profile_E` shows how well approach 3's ``E`` is identified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scaling_utils._lbfgs import minimize_batch
+from scaling_utils.compute import params_with_head
+from scaling_utils.fitting import (
+    ApproachFit,
+    Bootstrap,
+    ChinchillaFit,
+    _make_fun_grad,
+    bootstrap_chinchilla,
+    bootstrap_isoflop,
+    default_grid,
+    fit_chinchilla,
+    fit_envelope,
+    fit_isoflop,
+)
+
+__all__ = ["ThreeApproaches", "final_runs", "profile_E", "three_approaches"]
+
+COUNTS = ("head", "kaplan", "total")
+
+
+def final_runs(df: pd.DataFrame, counting: str = "head", *, checkpoints: bool = False) -> pd.DataFrame:
+    """One row per run (its last checkpoint), or per checkpoint with ``checkpoints=True``.
+
+    Columns: ``run_id, seed, group`` (the nominal budget: the run's ``budget_flops``, or for
+    a checkpoint the budget it was placed at, ``6 N_ne D`` to 3 significant figures),
+    ``N`` and ``C`` in the ``counting`` convention (``"head"``: non-embedding plus output
+    head, compute with head and attention; ``"kaplan"``: non-embedding, ``6 N D``;
+    ``"total"``: every parameter, compute with head and attention), ``D`` (tokens), ``loss``
+    (held-out, nats per byte) and ``steps``.
+    """
+    if counting not in COUNTS:
+        raise ValueError(f"counting must be one of {COUNTS}, got {counting!r}")
+    tr = df[df["distribution"] == "train"]
+    if not checkpoints:
+        tr = tr.loc[tr.groupby("run_id")["step"].idxmax()]
+    nl, dm, ctx = (tr[c].to_numpy(float) for c in ("n_layer", "d_model", "n_ctx"))
+    d = tr["tokens"].to_numpy(float)
+    n_ne = tr["params_nonembedding"].to_numpy(float)
+    if counting == "kaplan":
+        n, c = n_ne, 6.0 * n_ne * d
+    else:
+        n = np.asarray(params_with_head(nl, dm), float) if counting == "head" else tr["params_total"].to_numpy(float)
+        c = d * (6.0 * n + 6.0 * nl * ctx * dm)
+    group = np.array([float(f"{v:.3g}") for v in 6.0 * n_ne * d]) if checkpoints else tr["budget_flops"].to_numpy(float)
+    out = pd.DataFrame(
+        {
+            "run_id": tr["run_id"].to_numpy(),
+            "seed": tr["seed"].to_numpy(int),
+            "group": group,
+            "N": n,
+            "C": c,
+            "D": d,
+            "loss": tr["loss"].to_numpy(float),
+            "steps": tr["step"].to_numpy(int),
+        }
+    )
+    return out.sort_values(["group", "N", "seed"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ThreeApproaches:
+    """Approaches 1-3 on one sweep, with bootstraps; every field a chapter reports.
+
+    Attributes
+    ----------
+    runs : DataFrame
+        :func:`final_runs`' rows used.
+    a1, a2, a2_wide : ApproachFit
+        Approach 1 (each size's final losses across budgets as its curve, envelope points
+        won by an edge size left out), approach 2 with ``window`` sizes and with
+        ``window + 2``.
+    a3 : ChinchillaFit
+        Approach 3 on runs with at least ``min_steps`` optimiser steps.
+    boot1, boot2, boot3 : Bootstrap
+        Bootstraps: whole size curves resampled (1), runs within budgets (2), runs (3).
+    a1_excluded, a1_points : int
+        Envelope grid values won by an edge size, and all grid values.
+    level : float
+        Interval level of :meth:`table`.
+    """
+
+    runs: pd.DataFrame = field(repr=False)
+    a1: ApproachFit
+    a2: ApproachFit
+    a2_wide: ApproachFit
+    a3: ChinchillaFit
+    boot1: Bootstrap = field(repr=False)
+    boot2: Bootstrap = field(repr=False)
+    boot3: Bootstrap = field(repr=False)
+    a1_excluded: int
+    a1_points: int
+    window: int
+    min_steps: int
+    level: float = 0.8
+
+    def interval(self, approach: int) -> tuple[float, float]:
+        """Bootstrap interval of ``a`` for approach 1, 2 or 3 at :attr:`level`."""
+        boot = {1: self.boot1, 2: self.boot2, 3: self.boot3}[approach]
+        return boot.interval("a", self.level)
+
+    @property
+    def exponents(self) -> dict[int, float]:
+        return {1: self.a1.a, 2: self.a2.a, 3: self.a3.law.exponents[0]}
+
+    def table(self) -> pd.DataFrame:
+        """``approach, a, low, high, width`` and what each used."""
+        used = {
+            1: f"{self.a1_points - self.a1_excluded} of {self.a1_points} envelope points (edge wins left out)",
+            2: f"{int((~self.a2.minima['at_edge']).sum())} budgets, window {self.window}; "
+            f"window {self.window + 2}: a = {self.a2_wide.a:.3f}",
+            3: f"{self.a3.n_points} runs with >= {self.min_steps} steps; E = {self.a3.law.E:.3f}",
+        }
+        rows = []
+        for k, a in self.exponents.items():
+            lo, hi = self.interval(k)
+            rows.append({"approach": k, "a": a, "low": lo, "high": hi, "width": hi - lo, "used": used[k]})
+        return pd.DataFrame(rows).set_index("approach")
+
+
+def _bootstrap_approach1(curves: pd.DataFrame, n_resamples: int, seed: int, point: float) -> Bootstrap:
+    rng = np.random.default_rng(seed)
+    sizes = np.unique(curves["N"])
+    out = []
+    for _ in range(n_resamples):
+        pick = np.unique(rng.choice(sizes, size=sizes.size, replace=True))
+        sub = curves[curves["N"].isin(pick)]
+        try:
+            out.append(fit_envelope(sub["N"], sub["C"], sub["loss"], exclude_edges=True).a)
+        except ValueError:  # too few curves, or a single winner: no slope
+            continue
+    a = np.array(out)
+    return Bootstrap(point={"a": point, "b": 1 - point}, samples=pd.DataFrame({"a": a, "b": 1 - a}),
+                     n_resamples=n_resamples, seed=seed)  # fmt: skip
+
+
+def three_approaches(
+    runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500, n_resamples: int = 1000, seed: int = 0,
+    level: float = 0.8,
+) -> ThreeApproaches:  # fmt: skip
+    """Approaches 1-3 and their bootstraps on :func:`final_runs`' rows of an IsoFLOP sweep.
+
+    Approach 1 uses, as each size's curve, its final losses at the budgets it was run at
+    (each a run with its own matched schedule, as Hoffmann et al. did) against compute; grid
+    values won by the smallest or largest curve present are left out. Approach 2 fits each
+    budget (``group``; the runs of a budget share its compute). Approach 3 fits runs with at
+    least ``min_steps`` optimiser steps.
+    """
+    seed0 = runs[runs["seed"] == 0]
+    curves = seed0.groupby("N").filter(lambda g: len(g) >= 2)
+    a1 = fit_envelope(curves["N"], curves["C"], curves["loss"], exclude_edges=True)
+    boot1 = _bootstrap_approach1(curves, n_resamples, seed, a1.a)
+    a2 = fit_isoflop(runs["N"], runs["group"], runs["loss"], window=window)
+    a2_wide = fit_isoflop(runs["N"], runs["group"], runs["loss"], window=window + 2)
+    boot2 = bootstrap_isoflop(runs["N"], runs["group"], runs["loss"], window=window, n_resamples=n_resamples, seed=seed)
+    long = runs[runs["steps"] >= min_steps]
+    a3 = fit_chinchilla(long["N"], long["D"], long["loss"])
+    boot3 = bootstrap_chinchilla(long["N"], long["D"], long["loss"], n_resamples=n_resamples, seed=seed, fit=a3)
+    return ThreeApproaches(
+        runs=runs,
+        a1=a1,
+        a2=a2,
+        a2_wide=a2_wide,
+        a3=a3,
+        boot1=boot1,
+        boot2=boot2,
+        boot3=boot3,
+        a1_excluded=int(a1.minima["at_edge"].sum()),
+        a1_points=len(a1.minima),
+        window=window,
+        min_steps=min_steps,
+        level=level,
+    )
+
+
+def profile_E(N, D, loss, E_values, *, delta: float = 1e-3) -> pd.DataFrame:
+    """Approach 3's objective with ``E`` held fixed at each of ``E_values``.
+
+    A flat profile means the data do not identify ``E`` (the committed v1 runs: 1.40e-3 to
+    1.54e-3 over E = 0 ... 1.2). Each value is fitted from the default grid's starts for
+    ``(a, b, alpha, beta)`` with ``e = log E`` frozen.
+    """
+    n, d, l = (np.asarray(v, float) for v in (N, D, loss))
+    base = _make_fun_grad(np.log(n), np.log(d), np.log(l), delta)
+
+    def frozen(theta, rows):
+        f, g = base(theta, rows)
+        g = g.copy()
+        g[:, 2] = 0.0
+        return f, g
+
+    grid = default_grid()
+    grid = grid[grid[:, 2] == 0.0]  # one e per (a, b, alpha, beta); replaced below
+    rows = []
+    for e_val in E_values:
+        if not e_val > 0:
+            raise ValueError(f"E_values must be > 0, got {e_val!r}")
+        x0 = grid.copy()
+        x0[:, 2] = np.log(e_val)
+        res = minimize_batch(frozen, x0, max_iter=500, ftol=1e-10, gtol=1e-7)
+        f = np.where(np.isfinite(res.fun), res.fun, np.inf)
+        k = int(np.argmin(f))
+        alpha, beta = res.x[k, 3], res.x[k, 4]
+        rows.append({"E": float(e_val), "objective": float(f[k]) * delta, "alpha": alpha, "beta": beta,
+                     "a": beta / (alpha + beta)})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -85,7 +85,7 @@ def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> p
     csv, meta_file = folder / f"{sweep}.csv", folder / f"{sweep}.meta.json"
     for f in (csv, meta_file):
         if not f.is_file():
-            raise ResultsError(f"{f} is missing: run the sweep (see book/experiment.md) or point folder elsewhere")
+            raise ResultsError(f"{f} is missing: run the sweep (see notebooks/experiment.md) or point folder elsewhere")
     try:
         meta = json.loads(meta_file.read_text())
     except json.JSONDecodeError as err:
@@ -113,6 +113,12 @@ def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> p
         bad = ~(np.isfinite(values) & (values > 0))
         if bad.any():
             raise ResultsError(f"{csv}: column {col} must be finite and > 0, row {int(np.argmax(bad)) + 2} is not")
-    if meta.get("n_runs") is not None and df["run_id"].nunique() != meta["n_runs"]:
-        raise ResultsError(f"{csv} has {df['run_id'].nunique()} runs, its meta file says {meta['n_runs']}")
+    if meta.get("n_runs") is not None:
+        # A partial sweep (assembled with --allow-partial) says how many planned runs are missing.
+        expected = meta["n_runs"] - meta.get("n_missing", 0)
+        if df["run_id"].nunique() != expected:
+            raise ResultsError(
+                f"{csv} has {df['run_id'].nunique()} runs, its meta file says {meta['n_runs']} planned"
+                + (f" and {meta['n_missing']} missing" if meta.get("n_missing") else "")
+            )
     return df

@@ -35,9 +35,26 @@ def main(argv: list[str] | None = None) -> int:
         help="results folder (default: data/experiments for standard, _build/experiments/<preset> otherwise)",
     )
     r.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
-    r.add_argument("--workers", type=int, default=2)
-    r.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    r.add_argument("--device", default="cpu")
+    r.add_argument("--workers", type=int, help="local pool size (default 2)")
+    r.add_argument("--threads", type=int, help="torch threads per task (default 1)")
+    r.add_argument("--device", help="cpu (default) or cuda")
+    c = r.add_argument_group("executor (default local; the sweep file's [executor] table, then these)")
+    c.add_argument(
+        "--executor",
+        help="local (a pool on this machine) or slurm (submitit: Slurm job arrays where sbatch "
+        "exists, submitit's local executor elsewhere; needs pip install -e '.[cluster]')",
+    )
+    c.add_argument("--partition", help="Slurm partition")
+    c.add_argument("--gpus-per-task", type=int, help="GPUs per Slurm task")
+    c.add_argument("--time-limit", type=int, dest="time_limit_min", help="minutes per task")
+    c.add_argument("--mem-gb", type=float, help="memory per task")
+    c.add_argument("--array-parallelism", type=int, help="Slurm array tasks running at once")
+    c.add_argument("--retries", type=int, help="times a failed task is resubmitted (default 1)")
+    c.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="assemble the runs that finished; the meta says how many are missing",
+    )
     r.add_argument(
         "--order", choices=("cost", "file"), default="cost", help="largest runs first (default) or the file's order"
     )
@@ -65,10 +82,32 @@ def main(argv: list[str] | None = None) -> int:
         ROOT / "data" / "experiments" if args.preset == "standard" else ROOT / "_build" / "experiments" / args.preset
     )
     corpus = f"fixture:{FIXTURE}" if args.preset == "smoke" else str(args.corpus)
+    from scaling_utils.experiment.executors import ExecutorError
+    from scaling_utils.experiment.sweep import SweepConfigError, SweepFailed
+
+    options = {
+        k: getattr(args, k)
+        for k in ("partition", "gpus_per_task", "time_limit_min", "mem_gb", "array_parallelism")
+        if getattr(args, k) is not None
+    }
     for f in files:
-        csv = run_sweep(
-            f, out, corpus, workers=args.workers, threads=args.threads, device=args.device, order=args.order
-        )
+        try:
+            csv = run_sweep(
+                f,
+                out,
+                corpus,
+                workers=args.workers,
+                threads=args.threads,
+                device=args.device,
+                order=args.order,
+                executor=args.executor,
+                retries=args.retries,
+                allow_partial=args.allow_partial,
+                executor_options=options,
+            )
+        except (ExecutorError, SweepConfigError, SweepFailed) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         print(f"wrote {csv}", file=sys.stderr)
     return 0
 

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import Executor
 from dataclasses import fields
 from pathlib import Path
 
@@ -49,13 +49,25 @@ from scaling_utils.compute import (
     non_embedding_params,
     params_with_head,
 )
+from scaling_utils.experiment.executors import ExecutorSettings, start, write_atomic
 from scaling_utils.experiment.train import RunSpec, deepseek_batch, deepseek_lr, tuned_lr
 from scaling_utils.results import COLUMNS, file_sha256
 
-__all__ = ["SweepConfigError", "assemble", "load_sweep", "run_sweep"]
+__all__ = ["SweepConfigError", "SweepFailed", "assemble", "load_sweep", "run_sweep"]
 
 _SPEC_FIELDS = {f.name for f in fields(RunSpec)} - {"extra", "sweep", "n_layer", "d_model", "n_head", "d_ff"}
 _GRID_ONLY = {"shape", "lr_scale", "batch_scale", "checkpoint_budgets"}
+_LIST_VALUED = {"checkpoint_budgets", "checkpoint_tokens", "eval_dists"}
+
+
+def _is_axis(key: str, value) -> bool:
+    """A list in a grid entry is an axis of the product, except a single list-valued setting
+    (``eval_dists = ["a", "b"]``); a list of lists is an axis for those too."""
+    if not isinstance(value, list):
+        return False
+    return key not in _LIST_VALUED or all(isinstance(v, list) for v in value)
+
+
 _TOP_KEYS = {"sweep", "train_dist", "eval_dists", "defaults", "grid", "executor"}
 _FLOPS_COUNTS = ("6n", "head_attn")
 
@@ -147,7 +159,10 @@ def _resolve(kw: dict, where: str) -> RunSpec:
         )
     if "checkpoint_tokens" in kw:
         kw["checkpoint_tokens"] = tuple(int(t) for t in kw["checkpoint_tokens"])
-    kw["eval_dists"] = tuple(kw["eval_dists"])
+    dists = kw["eval_dists"]
+    if not (isinstance(dists, (list, tuple)) and dists and all(isinstance(d, str) for d in dists)):
+        raise SweepConfigError(f"{where}: eval_dists must be a non-empty list of distribution names, got {dists!r}")
+    kw["eval_dists"] = tuple(dists)
     if kw.get("data_limit") is not None:
         kw["data_limit"] = int(kw["data_limit"])
     try:
@@ -195,7 +210,8 @@ def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
         unknown = [k for k in keys if k not in _SPEC_FIELDS | _GRID_ONLY]
         if unknown:
             raise SweepConfigError(f"{where}: unknown run fields {unknown}")
-        values = [grid[k] if isinstance(grid[k], list) and k != "checkpoint_budgets" else [grid[k]] for k in keys]
+        # A list is a grid axis, except for the keys whose single value is itself a list.
+        values = [grid[k] if _is_axis(k, grid[k]) else [grid[k]] for k in keys]
         for shape in grid["shape"]:
             if not (isinstance(shape, list) and len(shape) in (3, 4) and all(isinstance(v, int) for v in shape)):
                 raise SweepConfigError(f"{where}: shape must be [n_layer, d_model, n_head(, d_ff)], got {shape!r}")
@@ -217,37 +233,11 @@ def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
     return config, specs
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+_write_atomic = write_atomic
 
 
-_WORKER_CORPUS: dict[str, bytes] = {}
-
-
-def _init_worker(corpus_spec: str, threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-    _WORKER_CORPUS.update(_load(corpus_spec))
-
-
-def _load(corpus_spec: str) -> dict[str, bytes]:
-    from scaling_utils.experiment import corpus as corpus_mod
-
-    if corpus_spec.startswith("fixture:"):
-        return corpus_mod.fixture_corpus(Path(corpus_spec.removeprefix("fixture:")))
-    return corpus_mod.load_corpus(Path(corpus_spec))
-
-
-def _run_one(spec: RunSpec, out_file: str, device: str) -> tuple[str, float]:
-    from scaling_utils.experiment.train import train_run
-
-    t0 = time.perf_counter()
-    rows = train_run(spec, _WORKER_CORPUS, device=device)
-    _write_atomic(Path(out_file), json.dumps({"run_id": spec.run_id, "rows": rows}))
-    return spec.run_id, time.perf_counter() - t0
+class SweepFailed(RuntimeError):
+    """Some runs of a sweep failed after every retry; the message names each, with its log."""
 
 
 def _fmt(seconds: float) -> str:
@@ -267,10 +257,14 @@ def run_sweep(
     out: Path,
     corpus: str,
     *,
-    workers: int = 2,
-    threads: int = 1,
-    device: str = "cpu",
+    workers: int | None = None,
+    threads: int | None = None,
+    device: str | None = None,
     order: str = "cost",
+    executor: str | Executor | None = None,
+    retries: int | None = None,
+    allow_partial: bool = False,
+    executor_options: dict | None = None,
     log=sys.stderr,
 ) -> Path:
     """Run every unfinished run of ``sweep_file``; assemble ``out/<sweep>.csv`` when all are done.
@@ -279,41 +273,71 @@ def run_sweep(
     ``order`` is ``"cost"`` (largest runs first: the pool stays busy to the end) or
     ``"file"`` (the sweep file's order: for an IsoFLOP sweep, whole budgets finish one
     after another, so the first can be checked while the rest run).
+
+    ``executor`` is ``"local"`` (default: a spawn pool of ``workers`` single-threaded
+    processes), ``"slurm"`` (submitit: a Slurm job array, or submitit's local executor where
+    there is no ``sbatch``), or any :class:`concurrent.futures.Executor` (a thread pool,
+    Dask's ``client.get_executor()``). Settings come from the sweep file's ``[executor]``
+    table, overridden by the arguments that are not None (``executor_options``: partition,
+    gpus_per_task, time_limit_min, mem_gb, array_parallelism). A failed task is submitted
+    again up to ``retries`` times, then reported with its log; if any run is missing the
+    sweep stops with :class:`SweepFailed`, unless ``allow_partial``, which assembles what
+    finished and records ``n_missing`` in the meta file. A restarted head submits only the
+    runs that have no run file.
+
     Returns the path of the assembled CSV.
     """
     config, specs = load_sweep(sweep_file)
     name = config["sweep"]
+    given = executor if isinstance(executor, Executor) else None
+    settings = ExecutorSettings.from_table(
+        config.get("executor"),
+        name=None if given is not None else executor,
+        workers=workers,
+        threads=threads,
+        device=device,
+        retries=retries,
+        **(executor_options or {}),
+    )
     run_dir = Path(out) / "runs" / name
     run_dir.mkdir(parents=True, exist_ok=True)
     todo = [s for s in specs if not (run_dir / f"{s.run_id}.json").is_file()]
     done_cost = sum(_cost(s) for s in specs if s not in todo)
     total_cost = sum(_cost(s) for s in specs)
-    print(
-        f"[{name}] {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to run "
-        f"with {workers} worker(s) on {device}",
-        file=log,
-        flush=True,
-    )
+    if order == "cost":
+        todo.sort(key=_cost, reverse=True)
+    elif order != "file":
+        raise ValueError(f"order must be 'cost' or 'file', got {order!r}")
     t0 = time.perf_counter()
-    todo_cost = 0.0
+    failed: list[tuple[RunSpec, str, str]] = []
     if todo:
-        if order == "cost":
-            todo.sort(key=_cost, reverse=True)
-        elif order != "file":
-            raise ValueError(f"order must be 'cost' or 'file', got {order!r}")
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            initializer=_init_worker,
-            initargs=(corpus, threads),
-            mp_context=__import__("multiprocessing").get_context("spawn"),
-        ) as pool:
-            pending = {pool.submit(_run_one, s, str(run_dir / f"{s.run_id}.json"), device): s for s in todo}
-            finished = 0
+        sub = start(settings, corpus, Path(out) / "logs" / name, given)
+        print(
+            f"[{name}] {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to run "
+            f"on {sub.label} ({settings.device})",
+            file=log,
+            flush=True,
+        )
+        try:
+            handles = sub.submit([(s, str(run_dir / f"{s.run_id}.json")) for s in todo])
+            pending = {id(h): (h, s, 0) for h, s in zip(handles, todo, strict=True)}
+            finished, todo_cost = 0, 0.0
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    spec = pending.pop(fut)
-                    fut.result()
+                sub.wait_any([h for h, _, _ in pending.values()])
+                for key, (h, spec, attempt) in list(pending.items()):
+                    if not h.done():
+                        continue
+                    del pending[key]
+                    err = h.error()
+                    if err is not None:
+                        print(f"[{name}] run {spec.run_id} failed (attempt {attempt + 1}): {err}; log: {h.log()}",
+                              file=log, flush=True)  # fmt: skip
+                        if attempt < settings.retries:
+                            (again,) = sub.submit([(spec, str(run_dir / f"{spec.run_id}.json"))])
+                            pending[id(again)] = (again, spec, attempt + 1)
+                        else:
+                            failed.append((spec, err, h.log()))
+                        continue
                     finished += 1
                     todo_cost += _cost(spec)
                     elapsed = time.perf_counter() - t0
@@ -321,11 +345,29 @@ def run_sweep(
                     eta = elapsed / todo_cost * (total_cost - done_cost - todo_cost) if todo_cost else 0.0
                     bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
                     print(
-                        f"[{name}] [{bar}] {finished}/{len(todo)} runs, elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}",
+                        f"[{name}] [{bar}] {finished}/{len(todo)} runs, {len(pending)} running or queued, "
+                        f"{len(failed)} failed, elapsed {_fmt(elapsed)}, left ~{_fmt(eta)}",
                         file=log,
                         flush=True,
                     )
-    return assemble(sweep_file, out, corpus, wall_s=time.perf_counter() - t0, device=device, workers=workers)
+        finally:
+            sub.close()
+    if failed and not allow_partial:
+        lines = "; ".join(f"{s.run_id}: {err} (log: {where})" for s, err, where in failed)
+        raise SweepFailed(
+            f"sweep {name}: {len(failed)} of {len(specs)} runs failed after {settings.retries} retries: {lines}. "
+            "Fix and rerun (finished runs are kept), or assemble what finished with --allow-partial"
+        )
+    return assemble(
+        sweep_file,
+        out,
+        corpus,
+        wall_s=time.perf_counter() - t0,
+        device=settings.device,
+        workers=settings.workers,
+        allow_partial=allow_partial,
+        executor=settings.as_dict() | ({"name": type(given).__name__} if given is not None else {}),
+    )
 
 
 def _relative(path: Path) -> str:
@@ -364,20 +406,40 @@ def _hardware(device: str, workers: int) -> dict:
 
 
 def assemble(
-    sweep_file: Path, out: Path, corpus: str, *, wall_s: float = 0.0, device: str = "cpu", workers: int = 1
+    sweep_file: Path,
+    out: Path,
+    corpus: str,
+    *,
+    wall_s: float = 0.0,
+    device: str = "cpu",
+    workers: int = 1,
+    allow_partial: bool = False,
+    executor: dict | None = None,
 ) -> Path:
-    """Collect the finished runs of a sweep into ``<sweep>.csv`` and write ``<sweep>.meta.json``."""
+    """Collect the finished runs of a sweep into ``<sweep>.csv`` and write ``<sweep>.meta.json``.
+
+    A sweep with runs missing is refused unless ``allow_partial``; then the meta file says
+    how many are missing (``n_missing``, beside the planned ``n_runs``).
+    """
     config, specs = load_sweep(sweep_file)
     name = config["sweep"]
     run_dir = Path(out) / "runs" / name
     missing = [s.run_id for s in specs if not (run_dir / f"{s.run_id}.json").is_file()]
-    if missing:
+    if missing and not allow_partial:
         raise RuntimeError(f"sweep {name} is not finished: {len(missing)} runs missing (first {missing[0]})")
+    if len(missing) == len(specs):
+        raise RuntimeError(f"sweep {name} has no finished run to assemble")
     rows = []
     run_wall = 0.0
+    hosts: dict[str, int] = {}
+    executors: dict[str, int] = {}
     for s in specs:
+        if s.run_id in missing:
+            continue
         rec = json.loads((run_dir / f"{s.run_id}.json").read_text())
         rows.extend(rec["rows"])
+        hosts[rec.get("host", "unrecorded")] = hosts.get(rec.get("host", "unrecorded"), 0) + 1
+        executors[rec.get("executor", "unrecorded")] = executors.get(rec.get("executor", "unrecorded"), 0) + 1
         run_wall += max((r["wall_s"] for r in rec["rows"]), default=0.0)
     df = pd.DataFrame(rows)
     extra = [c for c in df.columns if c not in COLUMNS]
@@ -395,6 +457,7 @@ def assemble(
         "config_file": _relative(sweep_file),
         "config": config,
         "n_runs": len(specs),
+        **({"n_missing": len(missing)} if missing else {}),
         "code_commit": _git_commit(),
         "corpus": "fixture" if corpus.startswith("fixture:") else "debian+pypi (see scaling_utils.experiment.corpus)",
         "corpus_manifest_sha256": manifest,
@@ -402,6 +465,9 @@ def assemble(
         "wall_s_last_invocation": round(wall_s, 1),
         "train_s_sum_of_runs": round(run_wall, 1),
         "csv_sha256": file_sha256(csv),
+        **({"executor": executor} if executor is not None else {}),
+        "runs_by_host": hosts,
+        "runs_by_executor": executors,
     }
     _write_atomic(Path(out) / f"{name}.meta.json", json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return csv

@@ -28,7 +28,7 @@ from scaling_utils.fitting import (
     fit_isoflop,
 )
 
-__all__ = ["ThreeApproaches", "final_runs", "profile_E", "three_approaches"]
+__all__ = ["ThreeApproaches", "final_runs", "profile_E", "seed_spread", "three_approaches"]
 
 COUNTS = ("head", "kaplan", "total")
 
@@ -87,7 +87,12 @@ class ThreeApproaches:
     a3 : ChinchillaFit
         Approach 3 on runs with at least ``min_steps`` optimiser steps.
     boot1, boot2, boot3 : Bootstrap
-        Bootstraps: whole size curves resampled (1), runs within budgets (2), runs (3).
+        Bootstraps: each final loss perturbed by the measured seed spread (1; resampling
+        whole size curves is ``boot1_curves``: with ~10 curves a resample keeps ~6 distinct
+        ones, a ladder no experiment would use, so it is shown, not used), runs within
+        budgets (2), runs (3).
+    sigma : float
+        Seed-to-seed spread of one run's loss (:func:`seed_spread`).
     a1_excluded, a1_points : int
         Envelope grid values won by an edge size, and all grid values.
     level : float
@@ -102,6 +107,8 @@ class ThreeApproaches:
     boot1: Bootstrap = field(repr=False)
     boot2: Bootstrap = field(repr=False)
     boot3: Bootstrap = field(repr=False)
+    boot1_curves: Bootstrap = field(repr=False)
+    sigma: float
     a1_excluded: int
     a1_points: int
     window: int
@@ -120,7 +127,8 @@ class ThreeApproaches:
     def table(self) -> pd.DataFrame:
         """``approach, a, low, high, width`` and what each used."""
         used = {
-            1: f"{self.a1_points - self.a1_excluded} of {self.a1_points} envelope points (edge wins left out)",
+            1: f"{self.a1_points - self.a1_excluded} of {self.a1_points} envelope points (edge wins left out); "
+            f"losses perturbed by the seed spread {self.sigma:.3f}",
             2: f"{int((~self.a2.minima['at_edge']).sum())} budgets, window {self.window}; "
             f"window {self.window + 2}: a = {self.a2_wide.a:.3f}",
             3: f"{self.a3.n_points} runs with >= {self.min_steps} steps; E = {self.a3.law.E:.3f}",
@@ -132,15 +140,35 @@ class ThreeApproaches:
         return pd.DataFrame(rows).set_index("approach")
 
 
-def _bootstrap_approach1(curves: pd.DataFrame, n_resamples: int, seed: int, point: float) -> Bootstrap:
+def seed_spread(runs: pd.DataFrame) -> float:
+    """Seed-to-seed spread of one run's loss: RMS of the paired differences over sqrt(2).
+
+    From the runs repeated with another seed at the same budget and size (NaN if none).
+    """
+    wide = runs.pivot_table(index=["group", "N"], columns="seed", values="loss")
+    if wide.shape[1] < 2:
+        return float("nan")
+    diff = (wide.iloc[:, 1] - wide.iloc[:, 0]).dropna().to_numpy()
+    return float(np.sqrt(np.mean(diff**2) / 2.0)) if diff.size else float("nan")
+
+
+def _bootstrap_approach1(
+    curves: pd.DataFrame, n_resamples: int, seed: int, point: float, sigma: float, *, resample_curves: bool = False
+) -> Bootstrap:
+    """Approach 1's interval: each loss perturbed by the measured seed spread ``sigma``
+    (default), or whole size curves resampled with replacement (``resample_curves``)."""
     rng = np.random.default_rng(seed)
     sizes = np.unique(curves["N"])
     out = []
     for _ in range(n_resamples):
-        pick = np.unique(rng.choice(sizes, size=sizes.size, replace=True))
-        sub = curves[curves["N"].isin(pick)]
+        if resample_curves:
+            sub = curves[curves["N"].isin(np.unique(rng.choice(sizes, size=sizes.size, replace=True)))]
+            loss = sub["loss"]
+        else:
+            sub = curves
+            loss = sub["loss"] * np.exp(rng.normal(0.0, sigma / sub["loss"].to_numpy()))
         try:
-            out.append(fit_envelope(sub["N"], sub["C"], sub["loss"], exclude_edges=True).a)
+            out.append(fit_envelope(sub["N"], sub["C"], loss, exclude_edges=True).a)
         except ValueError:  # too few curves, or a single winner: no slope
             continue
     a = np.array(out)
@@ -150,7 +178,7 @@ def _bootstrap_approach1(curves: pd.DataFrame, n_resamples: int, seed: int, poin
 
 def three_approaches(
     runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500, n_resamples: int = 1000, seed: int = 0,
-    level: float = 0.8,
+    level: float = 0.8, sigma: float | None = None,
 ) -> ThreeApproaches:  # fmt: skip
     """Approaches 1-3 and their bootstraps on :func:`final_runs`' rows of an IsoFLOP sweep.
 
@@ -163,7 +191,14 @@ def three_approaches(
     seed0 = runs[runs["seed"] == 0]
     curves = seed0.groupby("N").filter(lambda g: len(g) >= 2)
     a1 = fit_envelope(curves["N"], curves["C"], curves["loss"], exclude_edges=True)
-    boot1 = _bootstrap_approach1(curves, n_resamples, seed, a1.a)
+    sigma = seed_spread(runs) if sigma is None else float(sigma)
+    if not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(
+            "approach 1's interval perturbs each loss by the seed-to-seed spread, which needs runs repeated "
+            "with another seed (none here); pass sigma= explicitly"
+        )
+    boot1 = _bootstrap_approach1(curves, n_resamples, seed, a1.a, sigma)
+    boot1_curves = _bootstrap_approach1(curves, n_resamples, seed, a1.a, sigma, resample_curves=True)
     a2 = fit_isoflop(runs["N"], runs["group"], runs["loss"], window=window)
     a2_wide = fit_isoflop(runs["N"], runs["group"], runs["loss"], window=window + 2)
     boot2 = bootstrap_isoflop(runs["N"], runs["group"], runs["loss"], window=window, n_resamples=n_resamples, seed=seed)
@@ -179,6 +214,8 @@ def three_approaches(
         boot1=boot1,
         boot2=boot2,
         boot3=boot3,
+        boot1_curves=boot1_curves,
+        sigma=sigma,
         a1_excluded=int(a1.minima["at_edge"].sum()),
         a1_points=len(a1.minima),
         window=window,

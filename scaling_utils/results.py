@@ -41,7 +41,7 @@ COLUMNS: tuple[str, ...] = (
 )
 """Columns every results file has, in this order (more may follow)."""
 
-SWEEPS: tuple[str, ...] = ("size", "data", "isoflop", "shape", "lr_schedule", "synthetic")
+SWEEPS: tuple[str, ...] = ("size", "data", "isoflop", "shape", "lr_schedule", "synthetic", "chinchilla_isoflop")
 """The sweeps of the experiment."""
 
 _POSITIVE = (

@@ -44,7 +44,10 @@ def test_final_runs_counts_each_convention():
 
 
 def test_three_approaches_recover_a_known_exponent():
-    res = isoflop_v2.three_approaches(isoflop_v2.final_runs(_sweep()), n_resamples=200, min_steps=0)
+    runs = isoflop_v2.final_runs(_sweep())
+    with pytest.raises(ValueError, match="needs runs repeated with another seed"):
+        isoflop_v2.three_approaches(runs, n_resamples=10, min_steps=0)
+    res = isoflop_v2.three_approaches(runs, n_resamples=200, min_steps=0, sigma=0.004)
     truth = LAW.exponents[0]
     # Noise 0.2%: approach 2 and 3 within 0.05; approach 1 is coarser (a ladder of sizes, so the
     # envelope's winner jumps between rungs) and within 0.1.
@@ -61,3 +64,10 @@ def test_profile_of_E_is_lowest_near_the_truth():
     assert prof.loc[prof["objective"].idxmin(), "E"] == 1.2
     with pytest.raises(ValueError, match="E_values"):
         isoflop_v2.profile_E(runs["N"], runs["D"], runs["loss"], [0.0])
+
+
+def test_seed_spread_from_repeated_runs():
+    runs = pd.DataFrame({"group": [1.0, 1.0, 2.0, 2.0, 2.0], "N": [1.0, 1.0, 5.0, 5.0, 7.0], "seed": [0, 1, 0, 1, 0],
+                         "loss": [2.0, 2.02, 1.5, 1.48, 1.4]})  # fmt: skip
+    assert isoflop_v2.seed_spread(runs) == pytest.approx(0.02 / np.sqrt(2))
+    assert np.isnan(isoflop_v2.seed_spread(runs[runs["seed"] == 0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -42,3 +43,29 @@ def test_every_isoflop_budget_has_an_interior_minimum():
     # And the parabola fitted around each minimum has its vertex inside the sizes it was fitted to.
     minima = fitting.isoflop_minima(fin["params_nonembedding"], fin["budget_flops"], fin["loss"], window=5)
     assert not minima["at_edge"].any()
+
+
+def test_chinchilla_isoflop_meets_its_step_and_interior_criteria():
+    from scaling_utils import fitting, isoflop_v2
+
+    runs = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", FOLDER), "head")
+    assert runs["group"].nunique() >= 5 and np.log10(runs["group"].max() / runs["group"].min()) >= 1.2
+    assert (runs["steps"] >= 500).all()  # every run long enough to be limited by capacity or data
+    seed0 = runs[runs["seed"] == 0]
+    best = seed0.loc[seed0.groupby("group")["loss"].idxmin()]
+    assert (best["steps"] >= 1500).all()
+    minima = fitting.isoflop_minima(runs["N"], runs["group"], runs["loss"], window=5)
+    for _, m in minima.iterrows():
+        sizes = seed0.loc[seed0["group"] == m["C"], "N"]
+        # An interior vertex with at least two sizes on each side.
+        assert not m["at_edge"] and (sizes < m["N_opt"]).sum() >= 2 and (sizes > m["N_opt"]).sum() >= 2, m["C"]
+    assert set(runs.loc[runs["seed"] == 1, "group"]) == set(runs["group"])  # a second seed per budget
+
+
+def test_no_committed_data_records_a_machine_path():
+    # Provenance records paths relative to the repository; a machine's absolute path means
+    # nothing to a reader (and leaks where the runs happened).
+    pattern = re.compile(r"(?<![\w.])(/(?:work|home|root|tmp|Users|mnt|opt)/|[A-Z]:\\\\)")
+    for f in sorted((ROOT / "data").rglob("*")):
+        if f.is_file() and f.suffix in (".json", ".log", ".md", ".toml") and "runs" not in f.parts:
+            assert not pattern.search(f.read_text(errors="replace")), f"{f.relative_to(ROOT)} records a machine path"

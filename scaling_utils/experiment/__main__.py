@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         except (ExecutorError, SweepConfigError, SweepFailed) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"wrote {csv}", file=sys.stderr)
+        shown = csv.resolve().relative_to(ROOT) if csv.resolve().is_relative_to(ROOT) else csv
+        print(f"wrote {shown}", file=sys.stderr)
     return 0
 
 

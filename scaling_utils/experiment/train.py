@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -25,6 +26,9 @@ __all__ = [
     "train_run",
     "tuned_lr",
 ]
+
+
+_INIT_LOCK = threading.Lock()
 
 
 def tuned_lr(params_nonembedding: float) -> float:
@@ -242,10 +246,13 @@ def train_model(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") ->
     missing = [d for d in (spec.train_dist, *spec.eval_dists) if d not in corpus]
     if missing:
         raise ValueError(f"corpus lacks distributions {missing}; it has {sorted(corpus)}")
-    torch.manual_seed(spec.seed)
     rng = np.random.default_rng(spec.seed)
     cfg = spec.model_config
-    model = GPT(cfg).to(device)
+    # The initial weights come from torch's global generator: seed and draw them under a lock,
+    # so that runs sharing a process (a thread pool executor) each get their seed's weights.
+    with _INIT_LOCK:
+        torch.manual_seed(spec.seed)
+        model = GPT(cfg).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(

@@ -37,7 +37,8 @@ def final_runs(df: pd.DataFrame, counting: str = "head", *, checkpoints: bool = 
     """One row per run (its last checkpoint), or per checkpoint with ``checkpoints=True``.
 
     Columns: ``run_id, seed, group`` (the nominal budget: the run's ``budget_flops``, or for
-    a checkpoint the budget it was placed at, ``6 N_ne D`` to 3 significant figures),
+    a checkpoint the budget it was placed at, ``6 N_ne D`` to 2 significant figures, since
+    checkpoints fall on whole steps),
     ``N`` and ``C`` in the ``counting`` convention (``"head"``: non-embedding plus output
     head, compute with head and attention; ``"kaplan"``: non-embedding, ``6 N D``;
     ``"total"``: every parameter, compute with head and attention), ``D`` (tokens), ``loss``
@@ -56,7 +57,7 @@ def final_runs(df: pd.DataFrame, counting: str = "head", *, checkpoints: bool = 
     else:
         n = np.asarray(params_with_head(nl, dm), float) if counting == "head" else tr["params_total"].to_numpy(float)
         c = d * (6.0 * n + 6.0 * nl * ctx * dm)
-    group = np.array([float(f"{v:.3g}") for v in 6.0 * n_ne * d]) if checkpoints else tr["budget_flops"].to_numpy(float)
+    group = np.array([float(f"{v:.2g}") for v in 6.0 * n_ne * d]) if checkpoints else tr["budget_flops"].to_numpy(float)
     out = pd.DataFrame(
         {
             "run_id": tr["run_id"].to_numpy(),

@@ -41,7 +41,16 @@ COLUMNS: tuple[str, ...] = (
 )
 """Columns every results file has, in this order (more may follow)."""
 
-SWEEPS: tuple[str, ...] = ("size", "data", "isoflop", "shape", "lr_schedule", "synthetic", "chinchilla_isoflop")
+SWEEPS: tuple[str, ...] = (
+    "size",
+    "data",
+    "isoflop",
+    "shape",
+    "lr_schedule",
+    "synthetic",
+    "chinchilla_isoflop",
+    "kaplan_isoflop",
+)
 """The sweeps of the experiment."""
 
 _POSITIVE = (

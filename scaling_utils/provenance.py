@@ -184,7 +184,7 @@ ARTEFACTS: tuple[Artefact, ...] = (
             "scaling_utils.fitting.bootstrap_isoflop",
             "scaling_utils.fitting.bootstrap_chinchilla",
         ),
-        ("chinchilla_isoflop", "size", "isoflop"),
+        ("chinchilla_isoflop", "chinchilla_isoflop_checks", "size", "isoflop"),
         ("hoffmann2022", "kaplan2020"),
         _DIFF,
         "The published values and the derived a = beta/(alpha+beta) are reproduced, and the three "

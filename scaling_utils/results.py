@@ -50,6 +50,7 @@ SWEEPS: tuple[str, ...] = (
     "synthetic",
     "chinchilla_isoflop",
     "kaplan_isoflop",
+    "chinchilla_isoflop_checks",
 )
 """The sweeps of the experiment."""
 

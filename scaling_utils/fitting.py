@@ -379,7 +379,7 @@ CONVERGENCE_GTOL = 1e-4
 """Convergence of :func:`fit_chinchilla`: max |gradient| <= this x max(1, objective), both
 scaled by 1/delta (at Epoch's optimum the gradient is 1e-8-1e-5 depending on the machine)."""
 
-HALVING: tuple[tuple[int, float], ...] = ((2, 0.1), (20, 0.1))
+HALVING: tuple[tuple[int, float], ...] = ((1, 0.1), (15, 0.1))
 """Stages of :func:`fit_chinchilla`'s successive halving: (L-BFGS iterations, fraction kept)."""
 
 _MIN_SURVIVORS = 16
@@ -434,8 +434,8 @@ def fit_chinchilla(
     grid : array_like, optional
         Starting points, shape ``(n_starts, 5)``, columns ``(a, b, e, alpha, beta)``.
     halving : bool, default True
-        Prune the starts by successive halving (:data:`HALVING`): all advance 2 L-BFGS
-        iterations, the best 10% another 20, the best 10% of those run to convergence.
+        Prune the starts by successive halving (:data:`HALVING`): all advance 1 L-BFGS
+        iteration, the best 10% another 15, the best 10% of those run to convergence.
         ``False`` runs every start to convergence (the reference; ~10x slower).
 
     Returns

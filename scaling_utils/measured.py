@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_utils.compute import params_with_head, pf_days
+from scaling_utils.compute import pf_days
 from scaling_utils.fitting import (
     ApproachFit,
     PowerLawFit,
@@ -24,6 +24,7 @@ from scaling_utils.fitting import (
     fit_saturating_power_law,
     isoflop_minima,
 )
+from scaling_utils.isoflop_v2 import final_runs
 from scaling_utils.results import load_sweep_results
 
 __all__ = [
@@ -247,21 +248,7 @@ def recount(isoflop: pd.DataFrame, counting: str) -> pd.DataFrame:
     """
     if counting not in COUNTINGS:
         raise ValueError(f"counting must be one of {sorted(COUNTINGS)}, got {counting!r}")
-    fin = final_train(isoflop)
-    d = fin["tokens"].to_numpy(float)
-    attn = 6.0 * fin["n_layer"].to_numpy(float) * fin["n_ctx"].to_numpy(float) * fin["d_model"].to_numpy(float)
-    if counting == "kaplan":
-        n = fin["params_nonembedding"].to_numpy(float)
-        c = 6.0 * n * d
-    else:
-        n = (
-            np.asarray(params_with_head(fin["n_layer"].to_numpy(float), fin["d_model"].to_numpy(float)), float)
-            if counting == "head"
-            else fin["params_total"].to_numpy(float)
-        )
-        c = d * (6.0 * n + attn)
-    out = pd.DataFrame({"group": fin["budget_flops"].to_numpy(float), "N": n, "C": c, "loss": fin["loss"].to_numpy()})
-    return out.sort_values(["group", "N"]).reset_index(drop=True)
+    return final_runs(isoflop, counting)  # the one place the conventions are computed[["group", "N", "C", "loss"]]
 
 
 def recounted_minima(runs: pd.DataFrame, *, window: int | None = 5) -> pd.DataFrame:

@@ -15,9 +15,11 @@ from scipy.optimize import minimize_scalar
 from scaling_utils._validation import positive_scalar
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from scaling_utils.laws import ChinchillaLaw
 
-__all__ = ["InferenceOptimum", "inference_optimal"]
+__all__ = ["SARDANA_2024_LAW", "InferenceOptimum", "inference_optimal", "inference_table"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,68 @@ def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) 
     return InferenceOptimum(
         N=n, D=d, loss=target, inference_tokens=d_inf, training_flops=6.0 * n * d, inference_flops=2.0 * n * d_inf
     )
+
+
+def _sardana_law() -> ChinchillaLaw:
+    from scaling_utils.laws import ChinchillaLaw
+
+    return ChinchillaLaw(
+        E=1.69,
+        A=406.4,
+        B=410.7,
+        alpha=0.336,
+        beta=0.283,
+        name="Sardana et al. 2024 (Chinchilla fit)",
+        citation="sardana2024",
+    )
+
+
+def inference_table(law: ChinchillaLaw, loss: float, demands: object) -> pd.DataFrame:
+    """The inference-aware optimum against the Chinchilla optimum of the same loss, per demand.
+
+    Parameters
+    ----------
+    law : ChinchillaLaw
+    loss : float
+        Target loss, above the law's ``E``.
+    demands : sequence of float
+        Inference tokens, each >= 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per demand: ``inference_tokens, N, D, tokens_per_param`` of the
+        inference-aware model, and its ``N``, ``D`` and total FLOPs (training plus
+        ``2 N D_inf``) as shares of the Chinchilla-optimal model reaching the same loss and
+        serving the same tokens (``N_share, D_share, flops_share``).
+
+    Examples
+    --------
+    >>> t = inference_table(SARDANA_2024_LAW, 1.947, [0, 1e13])
+    >>> [round(x, 3) for x in t["flops_share"]]
+    [1.0, 0.747]
+    """
+    import pandas as pd
+
+    chin = inference_optimal(law, loss, 0.0)
+    rows = []
+    for demand in np.atleast_1d(np.asarray(demands, dtype=object)):
+        opt = inference_optimal(law, loss, demand)
+        chin_total = chin.training_flops + 2.0 * chin.N * opt.inference_tokens
+        rows.append(
+            {
+                "inference_tokens": opt.inference_tokens,
+                "N": opt.N,
+                "D": opt.D,
+                "tokens_per_param": opt.tokens_per_parameter,
+                "N_share": opt.N / chin.N,
+                "D_share": opt.D / chin.D,
+                "flops_share": opt.total_flops / chin_total,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+SARDANA_2024_LAW = _sardana_law()
+"""The Chinchilla law as Sardana et al. (2024, section 3) use it: E 1.69, A 406.4, B 410.7,
+alpha 0.336, beta 0.283."""

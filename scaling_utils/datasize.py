@@ -30,6 +30,7 @@ __all__ = [
     "ARTICLE_BYTES_PER_TOKEN",
     "ARTICLE_T2",
     "ARTICLE_TOKENS_PER_PARAM",
+    "TEXT_STOCK_TOKENS",
     "ArticleRow",
     "books_for_bytes",
     "bytes_for_tokens",
@@ -38,6 +39,7 @@ __all__ = [
     "implied_ratio_interval",
     "parse_quantity",
     "regenerate_t2",
+    "stock_columns",
     "tokens_for_params",
 ]
 
@@ -308,3 +310,47 @@ def regenerate_t2(
         df[f"loss: {law.name}"] = np.asarray(law.loss(df["params"].to_numpy(), df["tokens"].to_numpy()))
         df[f"D/N opt: {law.name}"] = np.asarray(law.tokens_per_parameter(df["flops"].to_numpy()))
     return df
+
+
+TEXT_STOCK_TOKENS = 3e14
+"""Villalobos et al. (2024): the effective stock of public human-generated text, ~300T tokens
+(90% interval 100T-1,000T). Their "effective" stock already allows for some repetition."""
+
+
+def stock_columns(params: ArrayLike, tokens: ArrayLike, law, stock: float = TEXT_STOCK_TOKENS) -> pd.DataFrame:
+    """For models of ``params`` trained on ``tokens``: epochs of a text stock, and the loss.
+
+    Parameters
+    ----------
+    params, tokens : array_like
+        Each row's ``N`` and ``D`` (> 0).
+    law : DataConstrainedLaw
+        E.g. :data:`scaling_utils.laws.MUENNIGHOFF_2023`.
+    stock : float
+        Unique tokens that exist (> 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``epochs`` (``D / stock``; below 1 the stock suffices), ``loss_stock`` (the
+        data-constrained loss with ``stock`` unique tokens) and ``loss_new`` (the same law
+        with unlimited unique data).
+
+    Examples
+    --------
+    >>> from scaling_utils.laws import MUENNIGHOFF_2023
+    >>> t = stock_columns([1e12], [1e16], MUENNIGHOFF_2023, stock=1e14)
+    >>> float(t["epochs"].iloc[0]), bool(t["loss_stock"].iloc[0] > t["loss_new"].iloc[0])
+    (100.0, True)
+    """
+    n = np.atleast_1d(np.asarray(as_positive(params, "params"), dtype=float))
+    d = np.atleast_1d(np.asarray(as_positive(tokens, "tokens"), dtype=float))
+    n, d = broadcast(params=n, tokens=d)
+    u = positive_scalar(stock, "stock")
+    return pd.DataFrame(
+        {
+            "epochs": d / u,
+            "loss_stock": np.atleast_1d(law.loss(n, d, u)),
+            "loss_new": np.atleast_1d(law.loss(n, d, d)),
+        }
+    )

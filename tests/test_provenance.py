@@ -15,7 +15,7 @@ from tests.conftest import ROOT, SHARED
 # still bites where ../shared is absent.
 MAP_IDS = ["F1", "F2", "F3", "F4", "F5", "T1", "T2", *(f"N{i}" for i in range(1, 10))]
 # The book's own artefacts beyond the map.
-BOOK_IDS = ["R1", "R2", "R3", "R4"]
+BOOK_IDS = ["R1", "R2", "R3", "R4", "B1", "B3", "B4"]
 
 
 def _toc_files() -> set[str]:
@@ -89,6 +89,34 @@ def test_bad_entries_and_lookups_are_refused():
         provenance.artefact("F9")
     with pytest.raises(ValueError, match="dotted must name an existing object"):
         provenance.resolve("scaling_utils.plotting.no_such_figure")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda e: e[1].pop("makers"), r"entry 1 \(F2\) field \(the entry\): 'makers' is a required property"),
+        (lambda e: e[0].update(status="done"), r"entry 0 \(F1\) field status: 'done' is not one of"),
+        (lambda e: e[2].update(labels=[]), r"entry 2 \(F3\) field labels: \[\] should be non-empty"),
+        (lambda e: e[0].pop("note"), r"entry 0 \(F1\) field \(the entry\): 'note' is a required property"),
+        (lambda e: e[3].update(page="/abs/path"), r"entry 3 \(F4\) field page: '/abs/path' does not match"),
+        (lambda e: e[0].update(colour="red"), r"entry 0 \(F1\) .*Additional properties are not allowed"),
+        (lambda e: e.append(dict(e[0])), "id F1 appears twice"),
+    ],
+)
+def test_registry_file_errors_name_the_entry_and_field(tmp_path, edit, message):
+    entries = yaml.safe_load(provenance.REGISTRY.read_text(encoding="utf-8"))
+    edit(entries)
+    bad = tmp_path / "artefacts.yaml"
+    bad.write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
+    with pytest.raises(provenance.RegistryError, match=message):
+        provenance.load_registry(bad)
+
+
+def test_registry_file_that_is_not_yaml(tmp_path):
+    bad = tmp_path / "artefacts.yaml"
+    bad.write_text("- id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(provenance.RegistryError, match="not valid YAML"):
+        provenance.load_registry(bad)
 
 
 def test_repository_comes_from_the_config(tmp_path):

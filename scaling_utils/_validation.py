@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_float_array", "as_positive", "broadcast", "positive_scalar", "scalar_or_array"]
+__all__ = [
+    "as_float_array",
+    "as_positive",
+    "broadcast",
+    "check_int",
+    "check_level",
+    "paired",
+    "positive_scalar",
+    "scalar_or_array",
+]
 
 
 def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -80,3 +89,38 @@ def scalar_or_array(result: NDArray[np.float64]) -> float | NDArray[np.float64]:
     """Return a Python float for a 0-d result, the array otherwise."""
     result = np.asarray(result, dtype=np.float64)
     return float(result) if result.ndim == 0 else result
+
+
+def paired(min_points: int, **arrays: ArrayLike) -> list[NDArray[np.float64]]:
+    """Positive, finite, 1-d arrays of equal length, at least ``min_points`` long."""
+    out = []
+    for name, value in arrays.items():
+        arr = as_positive(value, name)
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+        out.append(arr)
+    lengths = {name: a.size for name, a in zip(arrays, out, strict=True)}
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"{k} has {v}" for k, v in lengths.items())
+        raise ValueError(f"inputs must have the same length: {desc}")
+    n = out[0].size
+    if n < min_points:
+        raise ValueError(f"need at least {min_points} points, got {n}")
+    return out
+
+
+def check_int(value: object, name: str, low: int) -> int:
+    """An ``int`` (not a bool) ``>= low``; TypeError or ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return int(value)
+
+
+def check_level(level: float) -> float:
+    """A confidence level strictly between 0 and 1."""
+    lv = positive_scalar(level, "level")
+    if not 0 < lv < 1:
+        raise ValueError(f"level must be in (0, 1), got {lv}")
+    return lv

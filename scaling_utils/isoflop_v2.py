@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from scaling_utils._lbfgs import minimize_batch
 from scaling_utils.compute import params_with_head
 from scaling_utils.fitting import (
     ApproachFit,
     Bootstrap,
     ChinchillaFit,
-    _make_fun_grad,
     bootstrap_chinchilla,
     bootstrap_isoflop,
     default_grid,
@@ -27,6 +25,8 @@ from scaling_utils.fitting import (
     fit_envelope,
     fit_isoflop,
 )
+from scaling_utils.fitting._lbfgs import minimize_batch
+from scaling_utils.fitting.parametric import _make_fun_grad
 
 __all__ = ["ThreeApproaches", "final_runs", "profile_E", "seed_spread", "three_approaches"]
 

@@ -60,6 +60,24 @@ def final_train(df: pd.DataFrame) -> pd.DataFrame:
     return out[out["distribution"] == "train"].sort_values("params_nonembedding").reset_index(drop=True)
 
 
+ENGLISH_HELD_OUT: tuple[str, ...] = ("austen", "kjv", "web", "fortunes")
+"""English prose that is not in the training mix: F1's primary panel."""
+
+
+def loss_wide(size: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Losses of the size sweep with one column per distribution, one row per checkpoint.
+
+    Returns the table (``run_id, step, params_nonembedding`` and a column per
+    distribution), a mask of each run's last checkpoint, and the distributions.
+    """
+    wide = size.pivot_table(
+        index=["run_id", "step", "params_nonembedding"], columns="distribution", values="loss"
+    ).reset_index()
+    dists = [c for c in wide.columns if c not in ("run_id", "step", "params_nonembedding")]
+    last = wide.groupby("run_id")["step"].transform("max") == wide["step"]
+    return wide, last, dists
+
+
 def transfer_table(size: pd.DataFrame) -> pd.DataFrame:
     """F1's table: for each distribution, how its loss follows N and follows the training loss.
 
@@ -69,15 +87,12 @@ def transfer_table(size: pd.DataFrame) -> pd.DataFrame:
     the RMS residual of that line for end-of-training and mid-training checkpoints
     separately (equal residuals: transfer depends only on the training loss).
     """
-    wide = size.pivot_table(
-        index=["run_id", "step", "params_nonembedding"], columns="distribution", values="loss"
-    ).reset_index()
+    wide, last, dists = loss_wide(size)
     if "train" not in wide:
         raise ValueError("size results must include the 'train' distribution")
-    last = wide.groupby("run_id")["step"].transform("max") == wide["step"]
     fin = wide[last].sort_values("params_nonembedding")
     rows = []
-    for dist in [c for c in wide.columns if c not in ("run_id", "step", "params_nonembedding")]:
+    for dist in dists:
         pl = fit_power_law(fin["params_nonembedding"], fin[dist])
         slope, intercept = np.polyfit(wide["train"], wide[dist], 1)
         resid = wide[dist] - (slope * wide["train"] + intercept)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -78,3 +79,54 @@ def test_approaches_and_interval_width_figures():
     study = pd.DataFrame({"n_runs": [30, 120, 480], "width": [0.08, 0.04, 0.02], "level": 0.8})
     fig = plotting.interval_width(study, 0.001)
     assert "80%" in fig.get_axes()[0].get_ylabel()
+
+
+# ------------------------------------------------------------------ figures of the book's own runs
+
+
+def _committed(sweep):
+    from scaling_utils.results import load_sweep_results
+    from tests.conftest import ROOT
+
+    return load_sweep_results(sweep, ROOT / "data" / "experiments")
+
+
+def test_generalization_offset_draws_three_panels_from_the_size_sweep():
+    from scaling_utils import measured, plotting_measured
+
+    size = _committed("size")
+    fig = plotting_measured.generalization_offset(size)
+    axes = fig.get_axes()
+    assert len(axes) == 3
+    # Panel (b) holds only English prose not in the training mix (plus the equal-loss line).
+    labels_b = {t.get_text() for t in axes[1].get_legend().get_texts()}
+    assert labels_b - {"equal loss"} <= set(measured.ENGLISH_HELD_OUT)
+    assert "code" not in labels_b and "spanish" not in labels_b
+    plt.close(fig)
+
+
+def test_kaplan_measured_draws_the_fits_it_is_given():
+    from scaling_utils import fitting, measured, plotting_measured
+
+    size = _committed("size")
+    early = measured.early_stopped(_committed("data"))
+    fit_d = fitting.fit_power_law(early["D"], early["loss"])
+    fin = measured.final_train(size)
+    fit_n = fitting.fit_power_law(fin["params_nonembedding"], fin["loss"])
+    fig = plotting_measured.kaplan_measured(size, measured.compute_frontier(size), early, fit_d, fit_n)
+    texts = [t.get_text() for ax in fig.get_axes() for t in ax.get_legend().get_texts()]
+    assert any(f"{fit_d.exponent:.3f}" in t for t in texts)
+    assert any(f"{fit_n.exponent:.3f}" in t for t in texts)
+    plt.close(fig)
+
+
+def test_shape_and_schedule_figures():
+    from scaling_utils import measured, plotting_measured
+
+    fig = plotting_measured.shape_effects(measured.shape_effects(_committed("shape")))
+    assert len(fig.get_axes()) == 3
+    plt.close(fig)
+    effects = measured.schedule_effects(_committed("lr_schedule"))
+    fig = plotting_measured.lr_schedules(effects, steps=50)
+    assert len(fig.get_axes()[0].get_lines()) == len(effects)
+    plt.close(fig)

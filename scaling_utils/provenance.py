@@ -12,12 +12,13 @@ them live on the pages the entries point to.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from scaling_utils._paths import sha256_file
 
 __all__ = [
     "ARTEFACTS",
@@ -203,9 +204,8 @@ def data_files(a: Artefact, root: Path | str = ".") -> list[Path]:
     return [base / f"{s}{ext}" for s in a.sweeps for ext in (".csv", ".meta.json")] + [Path(root) / f for f in a.files]
 
 
-def sha256_of(path: Path | str) -> str:
-    """The sha256 of a file, hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+sha256_of = sha256_file
+"""The sha256 of a file, hex (:func:`scaling_utils._paths.sha256_file`)."""
 
 
 def _where(a: Artefact) -> str:
@@ -236,8 +236,7 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
 
     Examples
     --------
-    >>> repo_root = Path(__file__).resolve().parents[1]  # a checkout, where data/ lies
-    >>> text = provenance_markdown(repo_root)
+    >>> text = provenance_markdown(repo_root())  # a checkout, where data/ lies
     >>> text.count("(prov-")
     23
     """

@@ -9,12 +9,13 @@ Needs no PyTorch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from scaling_utils._paths import sha256_file
 
 __all__ = ["COLUMNS", "SWEEPS", "ResultsError", "file_sha256", "load_sweep_results"]
 
@@ -75,9 +76,8 @@ class ResultsError(ValueError):
     """A results file is missing, corrupted, truncated or malformed."""
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+file_sha256 = sha256_file
+"""The sha256 of a file, hex (:func:`scaling_utils._paths.sha256_file`)."""
 
 
 def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> pd.DataFrame:

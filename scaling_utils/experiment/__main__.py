@@ -11,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from scaling_utils._paths import repo_root
+
+ROOT = repo_root()
 PRESETS = ROOT / "experiments"
 FIXTURE = ROOT / "tests" / "fixtures" / "kjv_genesis.txt"
 

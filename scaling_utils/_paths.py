@@ -1,5 +1,7 @@
-"""Where the repository is, and the one sha256 helper (the library reads committed data
-relative to the repository and checks it by hash)."""
+"""Where the repository is, and the one sha256 helper.
+
+The library reads committed data relative to the repository and checks it by hash.
+"""
 
 from __future__ import annotations
 

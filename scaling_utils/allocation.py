@@ -47,10 +47,12 @@ class InferenceOptimum:
 
     @property
     def total_flops(self) -> float:
+        """Training plus inference FLOPs."""
         return self.training_flops + self.inference_flops
 
     @property
     def tokens_per_parameter(self) -> float:
+        """``D / N``."""
         return self.D / self.N
 
 

@@ -123,6 +123,7 @@ class ThreeApproaches:
 
     @property
     def exponents(self) -> dict[int, float]:
+        """``a`` of approaches 1, 2 and 3."""
         return {1: self.a1.a, 2: self.a2.a, 3: self.a3.law.exponents[0]}
 
     def table(self) -> pd.DataFrame:
@@ -156,8 +157,11 @@ def seed_spread(runs: pd.DataFrame) -> float:
 def _bootstrap_approach1(
     curves: pd.DataFrame, n_resamples: int, seed: int, point: float, sigma: float, *, resample_curves: bool = False
 ) -> Bootstrap:
-    """Approach 1's interval: each loss perturbed by the measured seed spread ``sigma``
-    (default), or whole size curves resampled with replacement (``resample_curves``)."""
+    """Approach 1's interval by a bootstrap.
+
+    Each loss is perturbed by the measured seed spread ``sigma`` (default), or whole size
+    curves are resampled with replacement (``resample_curves``).
+    """
     rng = np.random.default_rng(seed)
     sizes = np.unique(curves["N"])
     out = []

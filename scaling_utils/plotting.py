@@ -74,7 +74,7 @@ def palette(n: int) -> list[tuple[float, float, float]]:
 
 
 def latex_sci(x: float, digits: int = 2) -> str:
-    """``x`` as LaTeX scientific notation, e.g. ``3.1\\times10^{8}``."""
+    r"""``x`` as LaTeX scientific notation, e.g. ``3.1\times10^{8}``."""
     mantissa, exp = f"{x:.{digits - 1}e}".split("e")
     return rf"{mantissa}\times10^{{{int(exp)}}}"
 

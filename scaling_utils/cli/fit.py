@@ -86,6 +86,7 @@ def _approach3(finals: pd.DataFrame, n_resamples: int, seed: int):
 
 
 def fit_runs(args: argparse.Namespace) -> dict:
+    """Read the runs file named in ``args`` and fit what it asks; a JSON-ready summary."""
     columns = {"N": args.params_column, "D": args.tokens_column, "C": args.compute_column, "loss": args.loss_column}
     runs = read_runs(args.runs, columns)
     finals = _finals(runs)
@@ -134,6 +135,7 @@ def fit_runs(args: argparse.Namespace) -> dict:
 
 
 def print_fit(result: dict, out) -> None:
+    """Write the summary of :func:`fit_runs` as text to ``out``."""
     lv = f"{100 * result['level']:.0f}%"
     print(f"{result['file']}: {result['runs']} runs ({result['rows']} rows)", file=out)
     for name, why in result["skipped"].items():
@@ -156,6 +158,7 @@ def print_fit(result: dict, out) -> None:
 
 
 def versions() -> dict:
+    """Versions of Python and the numerical libraries, recorded with each fit."""
     import scipy
 
     from scaling_utils import __version__
@@ -170,6 +173,7 @@ def versions() -> dict:
 
 
 def plot_fit(result: dict, path: Path) -> None:
+    """Save a figure of the runs and the fitted law to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -70,6 +70,7 @@ def _law(spec: str) -> ChinchillaLaw | DataConstrainedLaw:
 
 
 def make_plan(args: argparse.Namespace) -> dict:
+    """The compute-optimal allocation ``args`` ask for, as a JSON-ready dict."""
     chosen = _law(args.law)
     c = args.compute
     constrained = isinstance(chosen, DataConstrainedLaw)
@@ -145,6 +146,7 @@ def _compute_for_loss(law: ChinchillaLaw, target: float) -> float:
 
 
 def print_plan(plan: dict, out) -> None:
+    """Write the result of :func:`make_plan` as text to ``out``."""
     print(f"law: {plan['law']}", file=out)
     print(f"  {', '.join(f'{k} = {v:.4g}' for k, v in plan['constants'].items())}", file=out)
     print(f"compute C        {plan['compute']:.4g} FLOPs (C = 6 N D)", file=out)

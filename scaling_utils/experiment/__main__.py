@@ -19,6 +19,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "kjv_genesis.txt"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the experiment's command line (``python -m scaling_utils.experiment``); return the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m scaling_utils.experiment",
         description=__doc__,

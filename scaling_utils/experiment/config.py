@@ -28,8 +28,11 @@ _LIST_VALUED = {"checkpoint_budgets", "checkpoint_tokens", "eval_dists"}
 
 
 def _is_axis(key: str, value) -> bool:
-    """A list in a grid entry is an axis of the product, except a single list-valued setting
-    (``eval_dists = ["a", "b"]``); a list of lists is an axis for those too."""
+    """Whether a grid entry's value is an axis of the product.
+
+    A list is an axis, except a single list-valued setting (``eval_dists = ["a", "b"]``);
+    a list of lists is an axis for those too.
+    """
     if not isinstance(value, list):
         return False
     return key not in _LIST_VALUED or all(isinstance(v, list) for v in value)

@@ -97,6 +97,7 @@ class ExecutorSettings:
         return cls(**merged)
 
     def as_dict(self) -> dict:
+        """The settings as a plain dict (recorded in the sweep's meta)."""
         return asdict(self)
 
 
@@ -154,6 +155,7 @@ class TaskHandle:
         self.future, self.job = future, job
 
     def done(self) -> bool:
+        """Whether the run has finished (either way)."""
         return self.future.done() if self.future is not None else bool(self.job.done())
 
     def error(self) -> str | None:

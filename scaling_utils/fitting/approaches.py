@@ -17,8 +17,8 @@ from scaling_utils.fitting.power_law import PowerLawFit, fit_power_law
 def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int | None = None) -> pd.DataFrame:
     """Approach 2: per compute budget, the vertex of a parabola fitted to loss against log N.
 
-       Parameters
-       ----------
+    Parameters
+    ----------
        N, C, loss : array_like
            Parameters, training FLOPs (the budget; runs of one budget share the same value)
            and final loss of each run. Each budget needs at least 3 distinct sizes.
@@ -28,8 +28,8 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
         of a profile only near its minimum, and a wide, lopsided range of sizes drags the
         vertex away. ``None`` (default) uses every size. Must be >= 3.
 
-       Returns
-       -------
+    Returns
+    -------
        pandas.DataFrame
            One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
            n_runs, at_edge``, the parabola ``loss = p0 + p1 log N + p2 (log N)**2`` and the
@@ -39,8 +39,8 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
            interior minimum and its ``N_opt`` is an extrapolation, flagged and never used by
            :func:`fit_isoflop`.
 
-       Examples
-       --------
+    Examples
+    --------
        >>> import numpy as np
        >>> from scaling_utils.laws import HOFFMANN_2022
        >>> C = np.repeat([1e19, 1e20], 7)

@@ -10,7 +10,7 @@ export SOURCE_DATE_EPOCH := 1700000000
 export PYTHONHASHSEED := 0
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure
+.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table
 
 setup: $(STAMP) browser
 
@@ -39,6 +39,9 @@ launch-notebooks: $(STAMP)
 # The figure shown in README.md (committed; tests check it is what the code makes).
 readme-figure: $(STAMP)
 	$(BIN)/python -m scaling_utils.booktools readme-figure .
+
+readme-table: $(STAMP)
+	$(BIN)/python -m scaling_utils.provenance .
 
 book: $(STAMP) launch-notebooks
 	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.

@@ -31,6 +31,7 @@ __all__ = [
     "data_files",
     "load_registry",
     "provenance_markdown",
+    "readme_table",
     "repository",
     "resolve",
     "sha256_of",
@@ -273,6 +274,55 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
     return "\n".join(lines)
 
 
+README_START = "<!-- artefacts: generated from scaling_utils/registry/artefacts.yaml by `make readme-table` -->"
+README_END = "<!-- artefacts: end -->"
+
+
+def readme_table(artefacts: tuple[Artefact, ...] | None = None) -> str:
+    """The README's table of where each artefact lives, one row per page, from the registry.
+
+    Rows follow the registry's order of first appearance; each lists the page's artefacts
+    (id and title), the page's source file and what its artefacts are made from.
+
+    Examples
+    --------
+    >>> print(readme_table()[:60])
+    | artefacts | page | made from |
+    | --- | --- | --- |
+    | F1: ...
+    """
+    artefacts = ARTEFACTS if artefacts is None else artefacts
+    pages: dict[str, list[Artefact]] = {}
+    for a in artefacts:
+        pages.setdefault(a.page, []).append(a)
+    lines = ["| artefacts | page | made from |", "| --- | --- | --- |"]
+    for page, group in pages.items():
+        what = "; ".join(f"{a.id}: {a.title}" for a in group)
+        sweeps = sorted({s for a in group for s in a.sweeps})
+        files = sorted({f for a in group for f in a.files})
+        made = []
+        if any(not a.sweeps and not a.files for a in group):
+            made.append("published constants")
+        if sweeps:
+            made.append("our sweeps " + ", ".join(f"`{s}`" for s in sweeps))
+        if files:
+            made.append("released data " + ", ".join(f"`{f}`" for f in files))
+        lines.append(f"| {what} | `{page}.md` | {'; '.join(made)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_readme_table(root: Path | str = ".") -> Path:
+    """Replace the table between the README's markers by :func:`readme_table` (``make readme-table``)."""
+    path = Path(root) / "README.md"
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{path} lacks the markers {README_START!r} ... {README_END!r}")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_START}\n{readme_table()}{README_END}{tail}", encoding="utf-8")
+    return path
+
+
 def repository(root: Path | str = ".") -> tuple[str, str]:
     """The repository URL and branch that ``_config.yml`` names (the book's one source for both).
 
@@ -288,3 +338,9 @@ def repository(root: Path | str = ".") -> tuple[str, str]:
     if not repo.get("url"):
         raise ValueError(f"{Path(root) / '_config.yml'} must set repository: url:")
     return str(repo["url"]).rstrip("/"), str(repo.get("branch", "main"))
+
+
+if __name__ == "__main__":  # pragma: no cover - `make readme-table`
+    import sys
+
+    print(write_readme_table(sys.argv[1] if len(sys.argv) > 1 else "."))

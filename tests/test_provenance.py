@@ -135,3 +135,13 @@ def test_every_reference_is_cited_in_the_book():
     cited = {k.strip() for group in cited for k in group.split(",")}
     assert len(keys) >= 10
     assert sorted(set(keys) - cited) == []
+
+
+def test_readme_table_is_generated_from_the_registry():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = provenance.README_START, provenance.README_END
+    assert start in text and end in text
+    table = text.split(start, 1)[1].split(end, 1)[0].strip("\n") + "\n"
+    assert table == provenance.readme_table(), "stale README table: run `make readme-table`"
+    for a in provenance.ARTEFACTS:
+        assert f"{a.id}: " in table

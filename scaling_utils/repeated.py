@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, minimize_scalar
 
-__all__ = ["RepeatFit", "fit_repeat", "repeat_points"]
+__all__ = ["RepeatFit", "fit_repeat", "prefix_shift", "repeat_points"]
 
 _LOG_RD = (math.log(0.05), math.log(1e4))
 _ONE_EPOCH = 1.001  # a run's tokens are a whole number of batches, a little under its budget
@@ -99,6 +99,11 @@ class RepeatFit:
     level: float = 0.8
     n_boot: int = 0
     n_failed: int = 0
+
+    def repetition_value(self, epochs):
+        """What ``epochs`` passes are worth as a fraction of as much new data, at the fitted ``R_D*``."""
+        e = np.asarray(epochs, dtype=float)
+        return effective_tokens(e, np.ones_like(e), self.rd_star) / e
 
     def predict(self, size: str, tokens, unique):
         """The fitted loss of ``size`` trained on ``tokens`` drawn from ``unique`` (NaN: fresh)."""
@@ -214,3 +219,57 @@ def fit_repeat(points: pd.DataFrame, *, n_boot: int = 0, level: float = 0.8, see
         return RepeatFit(rd, base, False, msg + "; no bootstrap resample converged", rmse, None, level, n_boot, failed)
     lo, hi = np.quantile(np.log(draws), [(1 - level) / 2, (1 + level) / 2])
     return RepeatFit(rd, base, ok, msg, rmse, (float(np.exp(lo)), float(np.exp(hi))), level, n_boot, failed)
+
+
+def _bigram_counts(x: np.ndarray) -> np.ndarray:
+    idx = x[:-1].astype(np.int64) * 256 + x[1:]
+    return np.bincount(idx, minlength=65536).reshape(256, 256).astype(float)
+
+
+def _cross_entropy(model: np.ndarray, target: np.ndarray, smoothing: float) -> float:
+    p = (model + smoothing) / (model + smoothing).sum(axis=1, keepdims=True)
+    return float(-(target * np.log(p)).sum() / target.sum())
+
+
+def prefix_shift(
+    train: bytes, held_out: bytes, uniques, *, block: int = 4096, seed: int = 0, smoothing: float = 0.01
+) -> pd.DataFrame:
+    """How far the first ``U`` bytes of the training text are from the held-out text, per ``U``.
+
+    The ``repeat`` sweep draws its ``U`` unique bytes from the *start* of the training mix.
+    This measures what that choice does apart from repetition: the cross-entropy (nats per
+    byte) of the held-out bytes under a byte-bigram model counted on the first ``U`` bytes,
+    against the same model counted on ``U`` bytes of randomly chosen blocks (what a random
+    subset, as Muennighoff et al. used, would see). A gap that grows as ``U`` shrinks is a
+    distribution shift that repetition would be blamed for.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique, prefix, random, gap`` (``prefix - random``), one row per ``U``.
+
+    Examples
+    --------
+    >>> a, b = bytes(range(0, 128)) * 400, bytes(range(128, 256)) * 400  # two "sources"
+    >>> t = prefix_shift(a + b, a[:5000] + b[:5000], [25600], block=128)
+    >>> bool(t["gap"].iloc[0] > 1.0)  # the prefix has seen only the first source
+    True
+    """
+    tr = np.frombuffer(train, dtype=np.uint8)
+    ho = np.frombuffer(held_out, dtype=np.uint8)
+    if tr.size < 2 * block or ho.size < 2:
+        raise ValueError(f"train must hold at least two blocks of {block} bytes and held_out two bytes")
+    target = _bigram_counts(ho)
+    rng = np.random.default_rng(seed)
+    n_blocks = tr.size // block
+    rows = []
+    for u in np.atleast_1d(np.asarray(uniques, dtype=float)):
+        if not (2 * block <= u <= tr.size):
+            raise ValueError(f"uniques must lie in [{2 * block}, {tr.size}] bytes, got {u:g}")
+        u = int(u)
+        prefix = _cross_entropy(_bigram_counts(tr[:u]), target, smoothing)
+        starts = np.sort(rng.choice(n_blocks, size=u // block, replace=False)) * block
+        sample = np.concatenate([tr[s : s + block] for s in starts])
+        random = _cross_entropy(_bigram_counts(sample), target, smoothing)
+        rows.append({"unique": u, "prefix": prefix, "random": random, "gap": prefix - random})
+    return pd.DataFrame(rows)

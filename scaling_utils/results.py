@@ -52,6 +52,7 @@ SWEEPS: tuple[str, ...] = (
     "chinchilla_isoflop",
     "kaplan_isoflop",
     "chinchilla_isoflop_checks",
+    "repeat",
 )
 """The sweeps of the experiment."""
 

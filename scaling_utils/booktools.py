@@ -122,9 +122,44 @@ def _stable_cell_ids() -> None:
     nbbase.random_cell_id = lambda: f"cell-{next(counter):06d}"
 
 
+TABLE_PREFIX = "tab-"
+"""A glued figure whose name starts with this is a table: numbered "Table n.m", not "Fig."."""
+
+try:  # the book extra (docutils comes with Sphinx); the rest of this module does not need it
+    from docutils import nodes as _nodes
+    from sphinx.transforms import SphinxTransform as _SphinxTransform
+except ImportError:  # pragma: no cover - without the book extra there is no book to build
+    _nodes = _SphinxTransform = None
+
+if _nodes is not None:
+
+    class table_figure(_nodes.figure):
+        """A ``glue:figure`` holding a table: a figure node that Sphinx numbers as a table."""
+
+    class TablesAsTables(_SphinxTransform):
+        """Make each figure named ``tab-...`` a :class:`table_figure`, before labels are collected.
+
+        The node keeps its identity (only its class changes), so every id recorded for it still
+        points at it; Sphinx then counts it among the tables (``numfig_format['table']``), and
+        it gets the class ``book-table`` (caption above the table, ``_static/book.css``).
+        """
+
+        default_priority = 800  # before SphinxDomains (850) records the labels
+
+        def apply(self, **kwargs) -> None:  # pragma: no cover - runs inside every book build
+            for fig in list(self.document.findall(_nodes.figure)):
+                if type(fig) is _nodes.figure and any(i.startswith(TABLE_PREFIX) for i in fig["ids"]):
+                    fig.__class__ = table_figure
+                    fig["classes"].append("book-table")
+
+
 def setup(app):  # pragma: no cover - a Sphinx extension hook, exercised by every book build
     """Sphinx extension entry point (``sphinx: extra_extensions`` in ``_config.yml``)."""
+    from sphinx.writers.html5 import HTML5Translator
+
     _stable_cell_ids()
+    app.add_enumerable_node(table_figure, "table", html=(HTML5Translator.visit_figure, HTML5Translator.depart_figure))
+    app.add_transform(TablesAsTables)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
 
 

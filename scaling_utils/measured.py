@@ -20,6 +20,8 @@ from scaling_utils.fitting import (
     PowerLawFit,
     SaturatingPowerLawFit,
     envelope_minima,
+    fit_chinchilla,
+    fit_envelope,
     fit_power_law,
     fit_saturating_power_law,
     isoflop_minima,
@@ -37,6 +39,7 @@ __all__ = [
     "final_train",
     "fit_recounted",
     "irreducible_loss",
+    "point_estimates",
     "recount",
     "recounted_minima",
     "schedule_effects",
@@ -228,6 +231,8 @@ def sweep_summary(folder) -> pd.DataFrame:
     for meta_file in sorted(Path(folder).glob("*.meta.json")):
         name = meta_file.name.removesuffix(".meta.json")
         meta = json.loads(meta_file.read_text())
+        if "n_runs" not in meta:  # a derived table's meta (e.g. repeat_prefix_shift), not a sweep
+            continue
         fin = final(load_sweep_results(name, folder)).drop_duplicates("run_id")
         hw = meta.get("hardware", {})
         rows.append(
@@ -301,3 +306,43 @@ def fit_recounted(runs: pd.DataFrame, *, window: int | None = 5) -> ApproachFit:
         raise ValueError(f"need at least 3 groups with an interior minimum, got {len(inner)}")
     pl = fit_power_law(inner["C"], inner["N_opt"])
     return ApproachFit(a=pl.exponent, b=1.0 - pl.exponent, power_law=pl, minima=minima)
+
+
+def point_estimates(runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500) -> dict[str, object]:
+    """Approaches 1-3 on :func:`final_runs`' rows, point estimates only (no bootstrap).
+
+    As :func:`~scaling_utils.isoflop_v2.three_approaches` fits them: approach 1 from each
+    size's losses across budgets (seed 0; envelope points won by an edge size left out),
+    approach 2 by :func:`fit_recounted` (vertex compute interpolated in the runs' own count,
+    so it holds for any counting), approach 3 on runs with at least ``min_steps`` steps. An approach that
+    cannot be fitted gives NaN and says why in ``notes``; approach 3 that did not converge
+    gives NaN too (never silently used).
+
+    Returns
+    -------
+    dict
+        ``a1, a2, a3`` (floats), ``E`` (approach 3's), ``n_budgets`` (interior vertices of
+        approach 2), ``n_long`` (runs approach 3 used), ``notes`` (list of str).
+    """
+    notes: list[str] = []
+    seed0 = runs[runs["seed"] == 0]
+    curves = seed0.groupby("N").filter(lambda g: len(g) >= 2)
+    try:
+        a1 = fit_envelope(curves["N"], curves["C"], curves["loss"], exclude_edges=True).a
+    except ValueError as err:
+        a1 = float("nan")
+        notes.append(f"approach 1: {err}")
+    try:
+        fit2 = fit_recounted(runs, window=window)
+        a2, n_budgets = fit2.a, int((~fit2.minima["at_edge"]).sum())
+    except ValueError as err:
+        a2, n_budgets = float("nan"), 0
+        notes.append(f"approach 2: {err}")
+    long = runs[runs["steps"] >= min_steps]
+    fit3 = fit_chinchilla(long["N"], long["D"], long["loss"])
+    if fit3.converged:
+        a3, e = fit3.law.exponents[0], fit3.law.E
+    else:
+        a3 = e = float("nan")
+        notes.append(f"approach 3 did not converge: {fit3.message}")
+    return {"a1": a1, "a2": a2, "a3": a3, "E": e, "n_budgets": n_budgets, "n_long": len(long), "notes": notes}

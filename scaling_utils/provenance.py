@@ -244,12 +244,16 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
     """
     root = Path(root)
     lines = [
+        ":::{table} Every artefact: what it is, where the book shows it, and its status.",
+        ":name: tab-provenance",
+        ":width: 100%",
+        "",
         "| artefact | what | where | status |",
         "| --- | --- | --- | --- |",
     ]
     for a in ARTEFACTS:
         lines.append(f"| {{ref}}`{a.id} <prov-{a.id.lower()}>` | {a.title} | {_where(a)} | {a.status} |")
-    lines.append("")
+    lines += [":::", ""]
     for a in ARTEFACTS:
         lines += [f"(prov-{a.id.lower()})=", f"**{a.id}: {a.title}**", ""]
         lines.append(f"Where\n: {{doc}}`/{a.page}`: {_where(a)}")

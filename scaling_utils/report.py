@@ -8,12 +8,76 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 
-__all__ = ["comparison_table", "fmt_interval", "t1_table"]
+__all__ = ["book_table", "comparison_table", "fmt_interval", "t1_table"]
+
+
+def book_table(
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    *,
+    index: str | None = None,
+) -> pd.DataFrame:
+    """A table as readers see it: human headings, formatted numbers, ✓/✗ for yes and no.
+
+    Every table the book shows goes through here, so they all read alike.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The analysis' table (raw column names are fine).
+    columns : mapping, optional
+        ``{raw name: heading}``; when given, only these columns are kept, in this order.
+        Headings should name units, e.g. ``"data (bytes)"``.
+    formats : mapping, optional
+        ``{raw name: format spec}`` (e.g. ``".3f"``, ``",.0f"``, ``".2e"``) for numeric
+        columns; booleans always become ✓ and ✗, missing values an empty cell.
+    index : str, optional
+        The column (raw name) whose cells label the rows (default: the first one kept).
+
+    Raises
+    ------
+    ValueError
+        Naming a column that ``df`` lacks, or a heading with an underscore (a raw name).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n_params": [1e9, 7e9], "fits": [True, False], "loss": [2.0, 1.91234]})
+    >>> book_table(t, {"n_params": "parameters", "fits": "matches", "loss": "loss (nats)"},
+    ...            {"n_params": ".0e", "loss": ".3f"}, index="n_params")
+               matches loss (nats)
+    parameters
+    1e+09            ✓       2.000
+    7e+09            ✗       1.912
+    """
+    columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
+    formats = dict(formats or {})
+    missing = [c for c in [*columns, *formats] if c not in df.columns]
+    if missing:
+        raise ValueError(f"df has no column {missing[0]!r}; it has {list(df.columns)}")
+    bad = [h for h in columns.values() if "_" in h]
+    if bad:
+        raise ValueError(f"heading {bad[0]!r} has an underscore: give it a human name in columns=")
+    if index is not None and index not in columns:
+        raise ValueError(f"index {index!r} must be one of the columns kept: {list(columns)}")
+
+    def cell(value, spec: str | None) -> str:
+        if isinstance(value, (bool, np.bool_)):
+            return "✓" if value else "✗"
+        if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+            return ""
+        if spec is not None and isinstance(value, (int, float, np.integer, np.floating)):
+            return format(value, spec)
+        return str(value)
+
+    out = pd.DataFrame({heading: [cell(v, formats.get(raw)) for v in df[raw]] for raw, heading in columns.items()})
+    return out.set_index(columns[index if index is not None else next(iter(columns))])
 
 
 def comparison_table(rows: Sequence[Sequence[str]]) -> pd.DataFrame:

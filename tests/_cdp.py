@@ -148,6 +148,17 @@ class Browser:
             raise CDPError(f"script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def set_width(self, width: int, height: int = 900) -> None:
+        """Lay pages out at ``width`` CSS pixels (a desktop 1400, a phone 400)."""
+        self.command(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=width < 600,
+        )
+
     def screenshot(self, path: Path) -> None:
         """Save a PNG of the whole page (beyond the viewport)."""
         data = self.command("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)["data"]

@@ -46,6 +46,65 @@ Array.from(document.querySelectorAll('.dropdown-launch-buttons a, .dropdown-down
 """
 
 
+# Layout: nothing in the article wider than the article; nothing that scrolls sideways at
+# desktop width (at phone width, code blocks and tables may scroll inside their own box);
+# every table captioned, with a header row of human words (no raw column names with "_");
+# every figure image at least 600 px wide at desktop width.
+LAYOUT = r"""
+((allowScroll) => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const box = article.getBoundingClientRect();
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+    (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).slice(0, 2).join('.') : '');
+  const where = (e) => { const f = e.closest('figure[id], section[id]'); return f ? ` in #${f.id}` : ''; };
+  const scrolls = (e) => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const problems = [];
+  for (const e of article.querySelectorAll('*')) {
+    if (e.closest('.MathJax, mjx-container, .toggle-hidden, details:not([open])')) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    let a = e.parentElement, inScroll = false;
+    while (a && a !== article) { if (scrolls(a)) { inScroll = true; break; } a = a.parentElement; }
+    if (!inScroll && (r.right > box.right + 1 || r.left < box.left - 1)) {
+      problems.push(`${name(e)}${where(e)} is ${Math.round(r.width)} px wide, sticks out of the ${Math.round(box.width)} px article`);
+    }
+    if (scrolls(e) && e.scrollWidth > e.clientWidth + 1) {
+      const code = !!e.querySelector('pre') || e.tagName === 'PRE';
+      const table = !!e.querySelector('table');
+      if (!allowScroll || !(code || table)) {
+        problems.push(`${name(e)}${where(e)} scrolls sideways (${e.scrollWidth} px of content in ${e.clientWidth} px)`);
+      }
+    }
+  }
+  for (const t of article.querySelectorAll('table')) {
+    if (t.closest('.toggle-hidden, details')) continue;
+    const captioned = t.querySelector('caption') || (t.closest('figure') && t.closest('figure').querySelector('figcaption'));
+    if (!captioned) problems.push(`table${where(t)} has no caption`);
+    const head = t.querySelector('thead th, tr th');
+    if (!head) problems.push(`table${where(t)} has no header row`);
+    for (const th of t.querySelectorAll('thead th')) {
+      if (th.textContent.includes('_')) problems.push(`table${where(t)} header "${th.textContent.trim()}" is a raw name`);
+    }
+  }
+  if (!allowScroll) {
+    for (const img of article.querySelectorAll('figure img')) {
+      const w = img.getBoundingClientRect().width;
+      if (w < 600) problems.push(`figure image ${img.src.split('/').pop()}${where(img)} is ${Math.round(w)} px wide`);
+    }
+  }
+  return problems;
+})
+"""
+
+
+def layout_problems(browser, url: str, width: int) -> list[str]:
+    """Open ``url`` at ``width`` px and return what breaks the layout rules (empty: none)."""
+    browser.set_width(width)
+    browser.open(url)
+    browser.evaluate(CHECK_PAGE)  # math typeset and images decoded, so sizes are final
+    return browser.evaluate(f"({LAYOUT})({'true' if width < 600 else 'false'})")
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -121,3 +180,31 @@ def test_chapter_buttons_and_figures_on_screen(built_book, server, browser, page
     shot = SCREENSHOTS / (page.replace("/", "__").removesuffix(".html") + "__buttons.png")
     browser.screenshot(shot)
     assert shot.stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_layout_of_every_page(built_book, server, browser, width):
+    pages = sorted(p.relative_to(built_book).as_posix() for p in book_pages(built_book))
+    problems = []
+    for page in pages:
+        if 'http-equiv="Refresh"' in (built_book / page).read_text("utf-8"):
+            continue
+        problems += [f"{page} at {width} px: {p}" for p in layout_problems(browser, f"{server}/{page}", width)]
+        if width == 1400:
+            browser.screenshot(SCREENSHOTS / (page.replace("/", "__").removesuffix(".html") + "__1400.png"))
+    browser.set_width(1280)
+    assert problems == [], "\n".join(problems)
+
+
+def test_layout_check_catches_a_widened_table(built_book, server, browser):
+    page = "notebooks/beyond_power_law.html"
+    assert layout_problems(browser, f"{server}/{page}", 1400) == []
+    widen = """
+      const t = document.querySelector('figure#tab-t2 table');
+      t.style.minWidth = '3000px';
+      t.closest('figure').querySelectorAll('*').forEach(e => { e.style.overflowX = 'visible'; });
+    """
+    browser.evaluate(f"(() => {{ {widen} }})()")
+    problems = browser.evaluate(f"({LAYOUT})(false)")
+    browser.set_width(1280)
+    assert any("#tab-t2" in p and "sticks out" in p for p in problems), problems

@@ -48,25 +48,30 @@ def test_notebook_conventions(path):
             assert f"{{numref}}`{fig['name']}`" in text, f"{fig['name']} is never referenced"
 
 
-def _try_cell(nb):
+def _try_cells(nb):
     cells = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("# Try changing")]
-    assert len(cells) == 1, "each chapter has exactly one 'Try changing' cell"
-    return cells[0]
+    assert cells, "each chapter has a 'Try changing' cell (one per section with parameters)"
+    return cells
+
+
+def _try_cell(nb):
+    """The chapter's first 'Try changing' cell (its main assumptions)."""
+    return _try_cells(nb)[0]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_try_changing_parameters_are_all_used(path):
     """Every parameter of the 'Try changing' cell is read by a later cell: editing it does something."""
     nb = jupytext.read(path)
-    cell = _try_cell(nb)
-    names = set()
-    for node in ast.walk(ast.parse(cell.source)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    assert names, "the 'Try changing' cell assigns no parameter"
-    later = "\n".join(c.source for c in nb.cells[nb.cells.index(cell) + 1 :] if c.cell_type == "code")
-    unused = sorted(n for n in names if not re.search(rf"\b{n}\b", later))
-    assert unused == [], f"{path.name}: parameters never used: {unused}"
+    for cell in _try_cells(nb):
+        names = set()
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+        assert names, "a 'Try changing' cell assigns no parameter"
+        later = "\n".join(c.source for c in nb.cells[nb.cells.index(cell) + 1 :] if c.cell_type == "code")
+        unused = sorted(n for n in names if not re.search(rf"\b{n}\b", later))
+        assert unused == [], f"{path.name}: parameters never used: {unused}"
 
 
 def _outputs(nb, *, figure: str | None = None, glue: str | None = None) -> list[str]:
@@ -136,3 +141,21 @@ def test_a_missing_results_folder_fails_clearly(tmp_path):
     cell.source = cell.source.replace(line, f"results_dir = {str(tmp_path)!r}")
     with pytest.raises(CellExecutionError, match=r"ResultsError.*lr_pilot"):
         _execute(nb, path)
+
+
+def test_code_shown_to_readers_fits_the_column():
+    """Every line of a code cell a reader can see (all but ``remove-cell``) is <= 88 characters.
+
+    At 1400 px the text column holds about 100 monospace characters; 88 leaves room for the
+    cell's padding, and is what ``ruff format --line-length 88`` (through jupytext) keeps.
+    """
+    long = []
+    for path in sorted((ROOT / "notebooks").glob("*.md")) + sorted((ROOT / "book").glob("*.md")):
+        nb = jupytext.read(path, fmt="md:myst")
+        for cell in nb.cells:
+            if cell.cell_type != "code" or "remove-cell" in cell.metadata.get("tags", []):
+                continue
+            long += [
+                f"{path.name}: {len(line)} chars: {line[:60]}" for line in cell.source.splitlines() if len(line) > 88
+            ]
+    assert long == [], "\n".join(long)

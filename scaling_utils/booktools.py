@@ -17,6 +17,7 @@ Run as ``python -m scaling_utils.booktools [ROOT]`` (launch notebooks) or
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -153,6 +154,27 @@ if _nodes is not None:
                     fig["classes"].append("book-table")
 
 
+READS_MANIFEST = "data-reads.jsonl"
+"""Under the build folder: each committed sweep every page read, with its sha256."""
+
+
+def _start_reads_manifest(app) -> None:  # pragma: no cover - runs inside every book build
+    """Point :func:`scaling_utils.results.load_sweep_results` at a fresh manifest of reads."""
+    from scaling_utils.results import READS_ENV
+
+    path = Path(app.outdir).parent / READS_MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("", encoding="utf-8")
+    os.environ[READS_ENV] = str(path)
+
+
+def _page_being_read(app, docname: str, source) -> None:  # pragma: no cover - every book build
+    """Tell the kernel about to execute ``docname`` which page it is (kernels inherit it)."""
+    from scaling_utils.results import PAGE_ENV
+
+    os.environ[PAGE_ENV] = docname
+
+
 def setup(app):  # pragma: no cover - a Sphinx extension hook, exercised by every book build
     """Sphinx extension entry point (``sphinx: extra_extensions`` in ``_config.yml``)."""
     from sphinx.writers.html5 import HTML5Translator
@@ -160,6 +182,8 @@ def setup(app):  # pragma: no cover - a Sphinx extension hook, exercised by ever
     _stable_cell_ids()
     app.add_enumerable_node(table_figure, "table", html=(HTML5Translator.visit_figure, HTML5Translator.depart_figure))
     app.add_transform(TablesAsTables)
+    app.connect("builder-inited", _start_reads_manifest)
+    app.connect("source-read", _page_being_read)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
 
 

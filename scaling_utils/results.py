@@ -10,6 +10,7 @@ Needs no PyTorch.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -132,4 +133,21 @@ def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> p
                 f"{csv} has {df['run_id'].nunique()} runs, its meta file says {meta['n_runs']} planned"
                 + (f" and {meta['n_missing']} missing" if meta.get("n_missing") else "")
             )
+    _record_read(sweep, got)
     return df
+
+
+READS_ENV = "SCALING_UTILS_READS"
+"""When set (the book build sets it), every :func:`load_sweep_results` appends what it read
+(the page being executed, the sweep, the CSV's sha256) to this JSON-lines file."""
+PAGE_ENV = "SCALING_UTILS_PAGE"
+"""The page being built (set per page by :mod:`scaling_utils.booktools` before it executes)."""
+
+
+def _record_read(sweep: str, sha256: str) -> None:
+    path = os.environ.get(READS_ENV)
+    if not path:
+        return
+    line = json.dumps({"page": os.environ.get(PAGE_ENV, ""), "sweep": sweep, "csv_sha256": sha256}, sort_keys=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")

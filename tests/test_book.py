@@ -153,3 +153,29 @@ def test_launch_and_download_buttons(built_book, page):
         href = f"../_sources/notebooks/{stem}{ext}"
         assert href in html, f"no download button for {ext}"
         assert (built_book / "_sources" / "notebooks" / f"{stem}{ext}").is_file()
+
+
+def test_every_sweep_an_artefact_names_was_read_by_its_page(book_build):
+    """Provenance rests on what the build read: the manifest load_sweep_results wrote."""
+    import json
+
+    from scaling_utils.booktools import READS_MANIFEST
+
+    reads = [json.loads(line) for line in (book_build / READS_MANIFEST).read_text().splitlines() if line]
+    assert reads, "the build recorded no reads"
+    by_page = {}
+    for r in reads:
+        by_page.setdefault(r["page"], {})[r["sweep"]] = r["csv_sha256"]
+    for a in provenance.ARTEFACTS:
+        for sweep in a.sweeps:
+            assert sweep in by_page.get(a.page, {}), f"{a.id}: {a.page} never loaded sweep {sweep}"
+            meta = json.loads((ROOT / "data" / "experiments" / f"{sweep}.meta.json").read_text())
+            assert by_page[a.page][sweep] == meta["csv_sha256"]
+
+
+def test_glued_tables_are_numbered_tables_and_figures_by_chapter(built_book):
+    html = (built_book / "notebooks" / "beyond_power_law.html").read_text("utf-8")
+    assert re.search(r'<figure class="[^"]*book-table[^"]*" id="tab-t2"', html)
+    assert re.search(r"Table 5\.\d+", html) and re.search(r"Fig\. 5\.\d+", html)
+    refs = re.findall(r'<span class="std std-numref">([^<]+)</span>', html)
+    assert refs and all(re.fullmatch(r"(Table|Fig\.) \d+\.\d+", r) for r in refs), refs

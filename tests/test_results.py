@@ -69,3 +69,21 @@ def test_no_committed_data_records_a_machine_path():
     for f in sorted((ROOT / "data").rglob("*")):
         if f.is_file() and f.suffix in (".json", ".log", ".md", ".toml") and "runs" not in f.parts:
             assert not pattern.search(f.read_text(errors="replace")), f"{f.relative_to(ROOT)} records a machine path"
+
+
+def test_loading_records_what_was_read_when_the_build_asks(tmp_path, monkeypatch):
+    import json
+
+    from scaling_utils import results
+
+    manifest = tmp_path / "reads.jsonl"
+    monkeypatch.setenv(results.READS_ENV, str(manifest))
+    monkeypatch.setenv(results.PAGE_ENV, "notebooks/kaplan")
+    results.load_sweep_results("size", ROOT / "data" / "experiments")
+    (line,) = manifest.read_text().splitlines()
+    rec = json.loads(line)
+    meta = json.loads((ROOT / "data" / "experiments" / "size.meta.json").read_text())
+    assert rec == {"page": "notebooks/kaplan", "sweep": "size", "csv_sha256": meta["csv_sha256"]}
+    monkeypatch.delenv(results.READS_ENV)
+    results.load_sweep_results("size", ROOT / "data" / "experiments")
+    assert len(manifest.read_text().splitlines()) == 1  # nothing recorded without the variable

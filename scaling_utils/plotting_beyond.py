@@ -107,7 +107,7 @@ def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], p
             ax.set_title(title)
             ax.set_xlabel(r"examples kept per dimension $\alpha_{\rm prune}$")
         axes[0].set_ylabel("test error")
-        axes[0].legend(loc="lower left", ncols=1)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, frameon=False)
     return fig
 
 
@@ -141,9 +141,9 @@ def repeat_runs(repeated: pd.DataFrame, fresh: pd.DataFrame, predicted: pd.DataF
         ax0.set_xscale("log", base=2)
         ax0.set_xlabel("epochs (same training tokens, fewer unique)")
         ax0.set_ylabel("held-out loss (nats/byte)")
-        ax0.legend(loc="upper left", fontsize=7)
+        fig.legend(*ax0.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
         ax1.set_xscale("log")
         ax1.set_xlabel("training tokens, all new (one epoch)")
         ax1.set_ylabel("held-out loss (nats/byte)")
-        ax1.legend(loc="upper right", fontsize=7)
+        ax1.legend(loc="upper right", frameon=False)
     return fig

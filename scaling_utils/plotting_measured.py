@@ -53,7 +53,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
         ax.set_xlabel("Non-embedding parameters $N$")
         ax.set_ylabel("Loss (nats/byte), end of training")
         ax.set_title("(a) every distribution")
-        ax.legend(frameon=False, fontsize=7, ncol=2)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=7, frameon=False)
         lims = [wide["train"].min(), wide["train"].max()]
         groups = (
             ("(b) English prose not in the training mix", [d for d in dists if d in primary]),
@@ -67,7 +67,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
             ax.set_xlabel("Loss on the training distribution")
             ax.set_ylabel("Loss on the other distribution")
             ax.set_title(title)
-            ax.legend(frameon=False, fontsize=7)
+            ax.legend(frameon=False)
     return fig
 
 
@@ -105,7 +105,7 @@ def kaplan_measured(
         ax.set_xscale("log")
         ax.set_xlabel("Compute (PF-days, 6ND)")
         ax.set_ylabel("Loss (nats/byte)")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False)
         ax = axes[1]
         fd = fit_d
         ax.plot(early["D"], early["loss"], "o", color=palette(2)[1])
@@ -114,7 +114,7 @@ def kaplan_measured(
         )
         ax.set_xscale("log")
         ax.set_xlabel("Dataset size $D$ (bytes, early-stopped)")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False)
         ax = axes[2]
         fin = tr[tr["step"] == tr.groupby("run_id")["step"].transform("max")].sort_values("params_nonembedding")
         fn = fit_n
@@ -128,7 +128,7 @@ def kaplan_measured(
         )
         ax.set_xscale("log")
         ax.set_xlabel("Non-embedding parameters $N$")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False)
         for ax in axes:
             _plain_log_y(ax)
     return fig
@@ -180,7 +180,7 @@ def lr_schedules(effects: pd.DataFrame, steps: int = 1000) -> Figure:
             )
         ax.set_xlabel("Fraction of training")
         ax.set_ylabel("Learning rate / peak")
-        ax.legend(frameon=False, fontsize=6.5, ncol=2)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=4, frameon=False)
         ax = axes[1]
         for _, r in effects.iterrows():
             ax.errorbar(r["lr_sum"], r["loss"], yerr=r["loss_std"], fmt="o", color=colors[r["label"]], capsize=3)

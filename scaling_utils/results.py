@@ -54,6 +54,7 @@ SWEEPS: tuple[str, ...] = (
     "kaplan_isoflop",
     "chinchilla_isoflop_checks",
     "repeat",
+    "kaplan_isoflop_v2",
 )
 """The sweeps of the experiment."""
 

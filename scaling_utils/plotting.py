@@ -206,7 +206,7 @@ def chinchilla_contours(
             ax.set_xlabel("Parameters $N$")
             ax.set_ylabel("Loss (nats/token)")
             ax.set_title("IsoFLOP slices (dot: minimum)")
-            ax.legend(loc="upper right", frameon=False)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return fig
 
 

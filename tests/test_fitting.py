@@ -304,3 +304,36 @@ def test_synthetic_bad_input():
         synthetic.isoflop_runs(HOFFMANN_2022, span=0.5)
     with pytest.raises(ValueError, match="noise must be finite and >= 0"):
         synthetic.training_curves(HOFFMANN_2022, noise=-1)
+
+
+def test_every_fit_returns_one_result_shape():
+    """params, converged/message, n_points, predict(), table(): the fitting.result protocol."""
+    from scaling_utils import fitting
+
+    x = np.logspace(3, 9, 20)
+    n, d = np.meshgrid(np.logspace(7, 9, 5), np.logspace(9, 11, 5))
+    results = [
+        fitting.fit_power_law(x, 3 * x**-0.1),
+        fitting.fit_saturating_power_law(x, 1.7 + 400 * x**-0.34),
+        fitting.fit_isoflop(
+            np.tile(np.logspace(6, 8, 7), 3),
+            np.repeat([1e18, 1e19, 1e20], 7),
+            np.concatenate([(np.log(np.logspace(6, 8, 7)) - c) ** 2 + 2 for c in (14.0, 15.0, 16.0)]),
+        ),
+        fitting.fit_chinchilla(n.ravel(), d.ravel(), (1.7 + 400 / n**0.34 + 410 / d**0.28).ravel()),
+    ]
+    for r in results:
+        assert isinstance(r, fitting.FitResult), type(r).__name__
+        assert r.converged is True and isinstance(r.message, str) and r.message
+        assert r.n_points >= 3
+        t = r.table()
+        assert list(t.columns) == ["value", "se"] and list(t.index) == list(r.params)
+    assert results[3].predict(1e8, 1e10) == pytest.approx(1.7 + 400 / 1e8**0.34 + 410 / 1e10**0.28, rel=1e-3)
+
+
+def test_a_saturating_fit_whose_exponent_hits_its_bound_says_so():
+    from scaling_utils import fitting
+
+    x = np.logspace(1, 3, 10)
+    fit = fitting.fit_saturating_power_law(x, 1 + 5 * x**-2.9, alpha_bounds=(0.01, 1.0))
+    assert not fit.converged and "end of its search range" in fit.message

@@ -49,6 +49,7 @@ from scaling_utils.fitting.power_law import (
     fit_power_law,
     fit_saturating_power_law,
 )
+from scaling_utils.fitting.result import FitResult
 from scaling_utils.fitting.width import interval_width_study, runs_for_width
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "ApproachFit",
     "Bootstrap",
     "ChinchillaFit",
+    "FitResult",
     "PowerLawFit",
     "SaturatingPowerLawFit",
     "bootstrap_chinchilla",

@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from scaling_utils._validation import check_int, paired
 from scaling_utils.fitting.power_law import PowerLawFit, fit_power_law
+from scaling_utils.fitting.result import param_table
 
 # ------------------------------------------------------------------------ approaches 1 and 2
 
@@ -202,6 +203,26 @@ class ApproachFit:
     b: float
     power_law: PowerLawFit
     minima: pd.DataFrame = field(repr=False, compare=False)
+    converged: bool = True
+    message: str = "a power law through the minima (closed-form least squares)"
+
+    @property
+    def n_points(self) -> int:
+        """The minima the power law went through."""
+        return self.power_law.n_points
+
+    @property
+    def params(self) -> dict[str, float]:
+        """``a`` and ``b``."""
+        return {"a": self.a, "b": self.b}
+
+    def table(self) -> pd.DataFrame:
+        """``a`` and ``b`` with the standard error of the slope (the same for both)."""
+        return param_table(self.params, {"a": self.power_law.exponent_se, "b": self.power_law.exponent_se})
+
+    def predict(self, C: ArrayLike) -> NDArray[np.float64]:
+        """``N_opt`` at compute ``C``."""
+        return self.power_law.predict(C)
 
 
 def _window(x: NDArray[np.float64], y: NDArray[np.float64], window: int | None):

@@ -12,11 +12,13 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
 from scaling_utils._validation import paired, positive_scalar
 from scaling_utils.fitting._lbfgs import minimize_batch
+from scaling_utils.fitting.result import param_table
 from scaling_utils.laws import ChinchillaLaw
 
 # ------------------------------------------------------------------------ approach 3
@@ -149,6 +151,20 @@ class ChinchillaFit:
     start_objectives: NDArray[np.float64] = field(repr=False, compare=False)
     message: str = ""
     survivors: tuple[int, ...] = ()
+
+    @property
+    def params(self) -> dict[str, float]:
+        """``E, A, B, alpha, beta`` of the fitted law."""
+        law = self.law
+        return {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta}
+
+    def table(self) -> pd.DataFrame:
+        """The parameters (standard errors: use a bootstrap, :func:`bootstrap_chinchilla`)."""
+        return param_table(self.params)
+
+    def predict(self, N: ArrayLike, D: ArrayLike):
+        """The fitted loss at ``N`` parameters and ``D`` tokens."""
+        return self.law.loss(N, D)
 
 
 CONVERGENCE_GTOL = 1e-4

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from scaling_utils._validation import as_positive, paired, positive_scalar
+from scaling_utils.fitting.result import param_table
 
 # ------------------------------------------------------------------------ power laws
 
@@ -27,6 +29,17 @@ class PowerLawFit:
     exponent_se: float
     r2: float
     n_points: int
+    converged: bool = True
+    message: str = "closed-form least squares in log-log space"
+
+    @property
+    def params(self) -> dict[str, float]:
+        """``coefficient`` and ``exponent``."""
+        return {"coefficient": self.coefficient, "exponent": self.exponent}
+
+    def table(self) -> pd.DataFrame:
+        """The parameters with their standard errors."""
+        return param_table(self.params, {"coefficient": self.coefficient_se, "exponent": self.exponent_se})
 
     def predict(self, x: ArrayLike) -> NDArray[np.float64]:
         """``coefficient * x**exponent``."""
@@ -84,6 +97,17 @@ class SaturatingPowerLawFit:
     alpha_se: float
     r2: float
     n_points: int
+    converged: bool = True
+    message: str = ""
+
+    @property
+    def params(self) -> dict[str, float]:
+        """``E``, ``A`` and ``alpha``."""
+        return {"E": self.E, "A": self.A, "alpha": self.alpha}
+
+    def table(self) -> pd.DataFrame:
+        """The parameters with their standard errors."""
+        return param_table(self.params, {"E": self.E_se, "A": self.A_se, "alpha": self.alpha_se})
 
     def predict(self, x: ArrayLike) -> NDArray[np.float64]:
         """``E + A * x**-alpha``."""
@@ -152,6 +176,13 @@ def fit_saturating_power_law(
     except np.linalg.LinAlgError:
         se = np.full(3, np.nan)
     ss_tot = float(np.sum((ys - ys.mean()) ** 2))
+    at_bound = np.isclose(alpha, lo, rtol=1e-6) or np.isclose(alpha, hi, rtol=1e-6)
+    converged = bool(res.success) and not at_bound
+    message = (
+        f"alpha at the end of its search range {alpha_bounds}: the data do not bound it"
+        if at_bound
+        else f"bounded scalar search on alpha: {res.message}"
+    )
     return SaturatingPowerLawFit(
         E=e,
         A=float(a),
@@ -161,4 +192,6 @@ def fit_saturating_power_law(
         alpha_se=float(se[2]),
         r2=1.0 - sse_min / ss_tot if ss_tot > 0 else 1.0,
         n_points=n,
+        converged=converged,
+        message=message,
     )

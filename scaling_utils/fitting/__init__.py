@@ -50,12 +50,14 @@ from scaling_utils.fitting.power_law import (
     fit_saturating_power_law,
 )
 from scaling_utils.fitting.result import FitResult
+from scaling_utils.fitting.summary import Approaches, fit_approaches
 from scaling_utils.fitting.width import interval_width_study, runs_for_width
 
 __all__ = [
     "CONVERGENCE_GTOL",
     "HALVING",
     "ApproachFit",
+    "Approaches",
     "Bootstrap",
     "ChinchillaFit",
     "FitResult",
@@ -66,6 +68,7 @@ __all__ = [
     "bootstrap_isoflop",
     "default_grid",
     "envelope_minima",
+    "fit_approaches",
     "fit_chinchilla",
     "fit_envelope",
     "fit_isoflop",

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from scaling_utils.plotting import book_style, palette
 
@@ -143,6 +144,7 @@ def repeat_runs(repeated: pd.DataFrame, fresh: pd.DataFrame, predicted: pd.DataF
         ax0.set_ylabel("held-out loss (nats/byte)")
         fig.legend(*ax0.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
         ax1.set_xscale("log")
+        ax1.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis collide
         ax1.set_xlabel("training tokens, all new (one epoch)")
         ax1.set_ylabel("held-out loss (nats/byte)")
         ax1.legend(loc="upper right", frameon=False)

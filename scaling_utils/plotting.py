@@ -38,14 +38,15 @@ __all__ = [
 STYLE: dict[str, object] = {
     "figure.dpi": 110,
     "savefig.dpi": 110,
-    # At the book's width (a ~770 px column) a figure W inches wide is shown at 770 / (110 W)
-    # of its size: 13 pt in a 10-inch figure renders at ~14 px, about the caption's 16 px.
+    # The book's text column is ~768 px at 1400 px (captions 16 px). A figure W inches wide
+    # is shown at 768 / (110 W) of its size, so s points render at s x 768 / (72 W) px: with
+    # W capped at MAX_WIDTH_IN (8.5 in), 13 pt is 16.3 px and 12 pt 15.1 px.
     "font.size": 13,
     "axes.titlesize": 13,
     "axes.labelsize": 13,
-    "xtick.labelsize": 12,
-    "ytick.labelsize": 12,
-    "legend.fontsize": 11,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 12,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
@@ -56,20 +57,44 @@ STYLE: dict[str, object] = {
 }
 """rcParams shared by every figure of the book (fixed SVG hash salt for byte-identical files)."""
 
+MAX_WIDTH_IN = 8.5
+"""No book figure is wider than this (inches): a wider one would be shrunk below legible type."""
+
 
 @contextmanager
 def book_style():
     """Context manager applying :data:`STYLE` on top of seaborn's ``ticks`` theme.
+
+    Figures made inside are capped at :data:`MAX_WIDTH_IN` inches wide (their height is
+    kept), so that their type renders as large as the caption's at the book's width.
 
     Leaving an ``rc_context`` restores every rcParam, ``interactive`` included. In Jupyter
     the inline backend turns interactive mode on when the first figure is made, inside the
     context; restoring the old value would stop later figures from being shown. So the
     interactive flag set inside the context is kept.
     """
+    before = set(plt.get_fignums())
     with sns.axes_style("ticks"), mpl.rc_context(STYLE):
         yield
         interactive = mpl.is_interactive()
     mpl.interactive(interactive)
+    for num in sorted(set(plt.get_fignums()) - before):  # figures made inside: cap their width
+        fig = plt.figure(num)
+        width, height = fig.get_size_inches()
+        if width > MAX_WIDTH_IN:
+            fig.set_size_inches(MAX_WIDTH_IN, height)
+
+
+def three_panels(*, sharey: bool = False, height: float = 6.6):
+    """Three panels in a 2 x 2 grid, :data:`MAX_WIDTH_IN` wide; the fourth cell is for a legend.
+
+    Returns ``(fig, axes, spare)``: ``axes`` the three panels in reading order, ``spare`` the
+    empty fourth cell (axis turned off).
+    """
+    fig, grid = plt.subplots(2, 2, figsize=(MAX_WIDTH_IN, height), sharey=sharey, layout="constrained")
+    spare = grid.flat[3]
+    spare.axis("off")
+    return fig, np.array(list(grid.flat[:3])), spare
 
 
 def palette(n: int) -> list[tuple[float, float, float]]:
@@ -108,7 +133,7 @@ def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool 
     d = np.logspace(7, 10, 200)
     n = np.logspace(5, 9, 200)
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharey=True, layout="constrained")
+        fig, axes, spare = three_panels(sharey=True)
         colors = palette(3)
         ax = axes[0]
         ax.plot(
@@ -133,9 +158,12 @@ def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool 
         ax.plot(n, law.loss_n(n), color=colors[2], label=rf"$L=(N/{latex_sci(law.N_c)})^{{-{law.alpha_N}}}$")
         ax.set_xscale("log")
         ax.set_xlabel("Parameters $N$ (non-embedding)")
+        handles, labels = [], []
         for ax in axes:
             _plain_log_y(ax)
-            ax.legend(loc="upper right", frameon=False)
+            h, lab = ax.get_legend_handles_labels()
+            handles, labels = handles + h, labels + lab
+        spare.legend(handles, labels, loc="center", frameon=False)
     return fig
 
 
@@ -162,7 +190,9 @@ def chinchilla_contours(
     cc, nn = np.meshgrid(c_grid, n_grid)
     colors = palette(len(budgets))
     with book_style():
-        fig, axes = plt.subplots(len(laws), 2, figsize=(10, 3.9 * len(laws)), layout="constrained", squeeze=False)
+        fig, axes = plt.subplots(
+            len(laws), 2, figsize=(MAX_WIDTH_IN, 3.9 * len(laws) + 0.6), layout="constrained", squeeze=False
+        )
         for row, law in zip(axes, laws, strict=True):
             ax = row[0]
             loss = np.asarray(law.loss(nn, cc / (6.0 * nn)))
@@ -191,7 +221,7 @@ def chinchilla_contours(
             ax.set_xlabel("Training FLOPs")
             ax.set_ylabel("Parameters $N$")
             ax.set_title(law.name)
-            ax.legend(loc="upper left", frameon=True, framealpha=0.85)
+            ax.legend(loc="lower right", frameon=True, framealpha=0.85, handlelength=1.2)
             ax.grid(False)
             ax = row[1]
             for b, col in zip(budgets, colors, strict=True):
@@ -206,7 +236,7 @@ def chinchilla_contours(
             ax.set_xlabel("Parameters $N$")
             ax.set_ylabel("Loss (nats/token)")
             ax.set_title("IsoFLOP slices (dot: minimum)")
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        fig.legend(*axes[-1][1].get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
     return fig
 
 
@@ -229,7 +259,7 @@ def chinchilla_approaches(
     ``curves`` has columns ``run, N, flops, loss``; ``runs`` has ``C, N, loss``.
     """
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+        fig, axes, spare = three_panels()
         ax = axes[0]
         sizes = sorted(curves["N"].unique())
         cols = sns.color_palette("viridis", len(sizes))
@@ -258,7 +288,7 @@ def chinchilla_approaches(
         _plain_log_y(ax)
         ax.set_xlabel("Parameters $N$")
         ax.set_title(f"(b) Approach 2: IsoFLOP profiles ({label})")
-        ax.legend(title="FLOPs", frameon=False)
+        spare.legend(*ax.get_legend_handles_labels(), title="FLOPs", loc="center", ncols=2, frameon=False)
         ax = axes[2]
         c_line = np.geomspace(min(runs["C"].min(), env["C"].min()), max(runs["C"].max(), env["C"].max()), 50)
         ax.plot(env["C"], env["N_opt"], ".", color=palette(3)[0], ms=3)

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from scaling_utils.plotting import book_style, palette
+from scaling_utils.plotting import book_style, palette, three_panels
 
 __all__ = ["data_constrained", "inference_shares", "pruning_curves", "repeat_runs"]
 
@@ -39,12 +39,12 @@ def data_constrained(
             epochs, np.minimum(1.0, (1 + rd_star) / epochs), ":", color="0.4", label="saturation $(1+R_D^*)/$epochs"
         )
         ax0.axvline(4, color="0.6", lw=1)
-        ax0.text(4.2, 0.05, "4 epochs", color="0.35")
+        ax0.text(4.4, 0.55, "4 epochs", color="0.35")
         ax0.set_xscale("log")
         ax0.set_ylim(0, 1.05)
         ax0.set_xlabel("epochs over the same unique data")
         ax0.set_ylabel("worth of a repeated token\n(fraction of a new one)")
-        ax0.legend(loc="lower left")
+        ax0.legend(loc="lower left", frameon=False, handlelength=1.5)
         ax1.plot(curve["C"], curve["N"], color=c[0], label="parameters N (data-constrained)")
         ax1.plot(curve["C"], curve["D"], color=c[1], label="tokens D (data-constrained)")
         ax1.plot(curve["C"], curve["N_free"], "--", color=c[0], lw=1, label="N, unlimited data")
@@ -55,7 +55,7 @@ def data_constrained(
         ax1.set_yscale("log")
         ax1.set_xlabel("training compute C (FLOPs)")
         ax1.set_ylabel("N or D")
-        ax1.legend(loc="upper left")
+        fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
@@ -90,7 +90,7 @@ def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], p
     fitted to the unpruned curve, drawn in every panel with the perfect metric's frontier.
     """
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), sharey=True, layout="constrained")
+        fig, axes, spare = three_panels(sharey=True)
         frontier, _ = hard.frontier()
         for ax, curves, title in zip(
             axes,
@@ -108,7 +108,7 @@ def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], p
             ax.set_title(title)
             ax.set_xlabel(r"examples kept per dimension $\alpha_{\rm prune}$")
         axes[0].set_ylabel("test error")
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4, frameon=False)
+        spare.legend(*axes[0].get_legend_handles_labels(), loc="center", frameon=False)
     return fig
 
 

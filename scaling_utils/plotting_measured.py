@@ -13,7 +13,7 @@ from matplotlib.ticker import NullFormatter
 
 from scaling_utils.fitting import PowerLawFit
 from scaling_utils.measured import ENGLISH_HELD_OUT, loss_wide
-from scaling_utils.plotting import _plain_log_y, book_style, latex_sci, palette
+from scaling_utils.plotting import _plain_log_y, book_style, latex_sci, palette, three_panels
 
 __all__ = ["ENGLISH_HELD_OUT", "generalization_offset", "kaplan_measured", "lr_schedules", "shape_effects"]
 
@@ -36,7 +36,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
     colors = _dist_colors(dists)
     fin = wide[last].sort_values("params_nonembedding")
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(12, 4), layout="constrained")
+        fig, axes, spare = three_panels(height=7.2)
         ax = axes[0]
         for d in dists:
             ax.plot(
@@ -53,7 +53,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
         ax.set_xlabel("Non-embedding parameters $N$")
         ax.set_ylabel("Loss (nats/byte), end of training")
         ax.set_title("(a) every distribution")
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=7, frameon=False)
+        spare.legend(*ax.get_legend_handles_labels(), loc="center", ncols=2, frameon=False)
         lims = [wide["train"].min(), wide["train"].max()]
         groups = (
             ("(b) English prose not in the training mix", [d for d in dists if d in primary]),
@@ -87,7 +87,7 @@ def kaplan_measured(
     sizes = sorted(tr["params_nonembedding"].unique())
     cols = sns.color_palette("viridis", len(sizes))
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained", sharey=True)
+        fig, axes, _spare = three_panels(sharey=True)
         ax = axes[0]
         for n, col in zip(sizes, cols, strict=True):
             c = tr[tr["params_nonembedding"] == n].sort_values("step")
@@ -146,7 +146,7 @@ def shape_effects(effects: pd.DataFrame) -> Figure:
         ("head", "head_dim", "Head dimension $d_{model}/n_{head}$"),
     ]
     with book_style():
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained", sharey=True)
+        fig, axes, _spare = three_panels(sharey=True, height=6.0)
         for ax, (group, x, label) in zip(axes, panels, strict=True):
             g = effects[effects["group"] == group].sort_values(x)
             ax.errorbar(g[x], g["increase_pct"], yerr=g["spread_pct"], fmt="o-", color=palette(1)[0], capsize=3)

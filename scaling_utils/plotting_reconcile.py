@@ -16,7 +16,7 @@ __all__ = ["ladder_profiles", "local_exponent_curves", "objective_profile"]
 
 
 def ladder_profiles(
-    panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, float]], *, ncols: int = 3, xlabel: str = "parameters N"
+    panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, float]], *, ncols: int = 2, xlabel: str = "parameters N"
 ) -> Figure:
     """IsoFLOP profiles, one panel per rung of a ladder.
 

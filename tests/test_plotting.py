@@ -12,8 +12,9 @@ from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022_UNROUNDED, KAPLAN_2
 
 def test_kaplan_power_laws_draws_the_published_curves():
     fig = plotting.kaplan_power_laws()
-    axes = fig.get_axes()
+    axes = [a for a in fig.get_axes() if a.axison]  # the fourth cell holds the legend
     assert len(axes) == 3
+    assert fig.get_size_inches()[0] <= plotting.MAX_WIDTH_IN
     # The N panel's curve is exactly the published law.
     line = axes[2].get_lines()[0]
     x, y = line.get_data()
@@ -73,7 +74,7 @@ def test_approaches_and_interval_width_figures():
     f2 = fitting.fit_isoflop(runs["N"], runs["C"], runs["loss"])
     f3 = fitting.fit_chinchilla(runs["N"], runs["D"], runs["loss"], grid=fitting.default_grid()[::50])
     fig = plotting.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022)
-    assert len(fig.get_axes()) == 3
+    assert len([a for a in fig.get_axes() if a.axison]) == 3
     import pandas as pd
 
     study = pd.DataFrame({"n_runs": [30, 120, 480], "width": [0.08, 0.04, 0.02], "level": 0.8})
@@ -96,7 +97,7 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
 
     size = _committed("size")
     fig = plotting_measured.generalization_offset(size)
-    axes = fig.get_axes()
+    axes = [a for a in fig.get_axes() if a.axison]
     assert len(axes) == 3
     # Panel (b) holds only English prose not in the training mix (plus the equal-loss line).
     labels_b = {t.get_text() for t in axes[1].get_legend().get_texts()}
@@ -114,7 +115,7 @@ def test_kaplan_measured_draws_the_fits_it_is_given():
     fin = measured.final_train(size)
     fit_n = fitting.fit_power_law(fin["params_nonembedding"], fin["loss"])
     fig = plotting_measured.kaplan_measured(size, measured.compute_frontier(size), early, fit_d, fit_n)
-    texts = [t.get_text() for ax in fig.get_axes() for t in ax.get_legend().get_texts()]
+    texts = [t.get_text() for ax in fig.get_axes() if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert any(f"{fit_d.exponent:.3f}" in t for t in texts)
     assert any(f"{fit_n.exponent:.3f}" in t for t in texts)
     plt.close(fig)
@@ -124,9 +125,25 @@ def test_shape_and_schedule_figures():
     from scaling_utils import measured, plotting_measured
 
     fig = plotting_measured.shape_effects(measured.shape_effects(_committed("shape")))
-    assert len(fig.get_axes()) == 3
+    assert len([a for a in fig.get_axes() if a.axison]) == 3
     plt.close(fig)
     effects = measured.schedule_effects(_committed("lr_schedule"))
     fig = plotting_measured.lr_schedules(effects, steps=50)
     assert len(fig.get_axes()[0].get_lines()) == len(effects)
     plt.close(fig)
+
+
+def test_every_book_figure_is_capped_so_its_type_reads_at_caption_size():
+    """At the book's 768 px column, 13 pt in a figure at most MAX_WIDTH_IN wide is >= 16 px."""
+    import matplotlib as mpl
+
+    column_px, caption_px = 768, 16
+    with plotting.book_style():
+        smallest_pt = min(
+            mpl.rcParams[k] for k in ("font.size", "axes.labelsize", "xtick.labelsize", "ytick.labelsize")
+        )
+        fig = plt.figure(figsize=(12, 3))
+    rendered = smallest_pt * column_px / (72 * fig.get_size_inches()[0])
+    plt.close(fig)
+    assert fig.get_size_inches()[0] == plotting.MAX_WIDTH_IN
+    assert rendered >= caption_px

@@ -158,6 +158,7 @@ def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool 
         ax.plot(n, law.loss_n(n), color=colors[2], label=rf"$L=(N/{latex_sci(law.N_c)})^{{-{law.alpha_N}}}$")
         ax.set_xscale("log")
         ax.set_xlabel("Parameters $N$ (non-embedding)")
+        ax.set_ylabel("Test loss (nats/token)")
         handles, labels = [], []
         for ax in axes:
             _plain_log_y(ax)

@@ -107,7 +107,8 @@ def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], p
             ax.set_yscale("log")
             ax.set_title(title)
             ax.set_xlabel(r"examples kept per dimension $\alpha_{\rm prune}$")
-        axes[0].set_ylabel("test error")
+        for ax in (axes[0], axes[2]):  # the left column of the 2 x 2 grid
+            ax.set_ylabel("test error")
         spare.legend(*axes[0].get_legend_handles_labels(), loc="center", frameon=False)
     return fig
 

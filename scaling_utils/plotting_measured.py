@@ -128,6 +128,7 @@ def kaplan_measured(
         )
         ax.set_xscale("log")
         ax.set_xlabel("Non-embedding parameters $N$")
+        ax.set_ylabel("Loss (nats/byte)")
         ax.legend(frameon=False)
         for ax in axes:
             _plain_log_y(ax)
@@ -151,10 +152,11 @@ def shape_effects(effects: pd.DataFrame) -> Figure:
             g = effects[effects["group"] == group].sort_values(x)
             ax.errorbar(g[x], g["increase_pct"], yerr=g["spread_pct"], fmt="o-", color=palette(1)[0], capsize=3)
             ax.set_xscale("log")
-            ax.set_xticks(g[x].to_numpy(), [f"{v:.3g}" for v in g[x]])
+            ax.set_xticks(g[x].to_numpy(), [f"{v:.2g}" for v in g[x]])
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(label)
-        axes[0].set_ylabel("Loss increase over the best shape (%)")
+        for ax in (axes[0], axes[2]):  # the left column of the 2 x 2 grid
+            ax.set_ylabel("Loss increase over the best shape (%)")
     return fig
 
 

@@ -179,3 +179,19 @@ def test_glued_tables_are_numbered_tables_and_figures_by_chapter(built_book):
     assert re.search(r"Table 5\.\d+", html) and re.search(r"Fig\. 5\.\d+", html)
     refs = re.findall(r'<span class="std std-numref">([^<]+)</span>', html)
     assert refs and all(re.fullmatch(r"(Table|Fig\.) \d+\.\d+", r) for r in refs), refs
+
+
+def test_figures_are_opaque_so_they_read_in_the_dark_theme_too(built_book):
+    """The theme has a dark mode; a transparent figure would put black text on a dark page.
+
+    Every figure is drawn on an opaque white background (matplotlib's default facecolor), so it
+    reads the same in both themes. Pillow comes with matplotlib.
+    """
+    from PIL import Image
+
+    images = sorted((built_book / "_images").glob("*.png"))
+    assert images
+    for path in images:
+        with Image.open(path) as im:
+            if im.mode in ("RGBA", "LA"):
+                assert im.getchannel("A").getextrema()[0] == 255, f"{path.name} has transparent pixels"

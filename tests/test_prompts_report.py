@@ -51,3 +51,22 @@ def test_t1_table_refit_columns():
     assert t.loc[1, "a (x) interval"].startswith("(0.4")
     with pytest.raises(ValueError, match="refits key must be an approach number"):
         t1_table(refits={"x": {"Kaplan": boot}})
+
+
+def test_book_table_reads_as_a_table_and_refuses_raw_headings():
+    import pandas as pd
+
+    from scaling_utils import report
+
+    t = pd.DataFrame({"n_params": [1e9, 7e9], "ok": [True, False], "loss": [2.0, float("nan")]})
+    out = report.book_table(
+        t, {"n_params": "parameters", "ok": "matches", "loss": "loss (nats)"}, {"n_params": ".0e", "loss": ".3f"}
+    )
+    assert out.index.name == "parameters" and list(out.columns) == ["matches", "loss (nats)"]
+    assert list(out["matches"]) == ["✓", "✗"] and list(out["loss (nats)"]) == ["2.000", ""]
+    with pytest.raises(ValueError, match="has an underscore"):
+        report.book_table(t, {"n_params": "n_params"})
+    with pytest.raises(ValueError, match="df has no column 'tokens'"):
+        report.book_table(t, {"tokens": "tokens"})
+    with pytest.raises(ValueError, match="index 'loss' must be one of the columns kept"):
+        report.book_table(t, {"n_params": "parameters"}, index="loss")

@@ -39,6 +39,7 @@ __all__ = [
     "final_train",
     "fit_recounted",
     "irreducible_loss",
+    "leave_one_group_out",
     "point_estimates",
     "recount",
     "recounted_minima",
@@ -46,6 +47,7 @@ __all__ = [
     "shape_effects",
     "sweep_summary",
     "transfer_table",
+    "vertex_slopes",
 ]
 
 
@@ -346,3 +348,56 @@ def point_estimates(runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500
         a3 = e = float("nan")
         notes.append(f"approach 3 did not converge: {fit3.message}")
     return {"a1": a1, "a2": a2, "a3": a3, "E": e, "n_budgets": n_budgets, "n_long": len(long), "notes": notes}
+
+
+def leave_one_group_out(runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500) -> pd.DataFrame:
+    """:func:`point_estimates` on all of :func:`final_runs`' rows, then with each budget left out.
+
+    How much one budget moves the three exponents: a sweep whose ``a`` rests on one budget
+    says so here, whatever its bootstrap intervals say.
+
+    Returns
+    -------
+    DataFrame
+        One row per case, ``left_out`` (NaN for none, else the group), ``a1, a2, a3, E``;
+        an approach that cannot be fitted is NaN (see :func:`point_estimates`).
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` has fewer than 4 groups (leaving one out must leave three).
+
+    Examples
+    --------
+    >>> table = leave_one_group_out(runs)  # doctest: +SKIP
+    >>> table.set_index("left_out")["a2"]  # doctest: +SKIP
+    """
+    groups = np.sort(runs["group"].unique())
+    if groups.size < 4:
+        raise ValueError(f"runs: need at least 4 groups (budgets) to leave one out, got {groups.size}")
+    rows = []
+    for g in [np.nan, *groups]:
+        sub = runs if np.isnan(g) else runs[runs["group"] != g]
+        est = point_estimates(sub, window=window, min_steps=min_steps)
+        rows.append({"left_out": g, **{k: float(est[k]) for k in ("a1", "a2", "a3", "E")}})
+    return pd.DataFrame(rows)
+
+
+def vertex_slopes(minima: pd.DataFrame) -> pd.DataFrame:
+    """Local exponents between consecutive IsoFLOP vertices: ``d log N_opt / d log C``.
+
+    ``minima`` has columns ``C, N_opt, at_edge`` (an approach-2 fit's ``minima``); vertices
+    at an edge are left out. Over a range where ``N_opt`` follows one power law every
+    slope estimates the same ``a``; their scatter is the vertices' noise.
+
+    Returns
+    -------
+    DataFrame
+        ``C_from, C_to, slope``, one row per consecutive pair of interior vertices.
+    """
+    missing = {"C", "N_opt", "at_edge"} - set(minima.columns)
+    if missing:
+        raise ValueError(f"minima: missing columns {sorted(missing)}")
+    inner = minima[~minima["at_edge"].astype(bool)].sort_values("C")
+    c, n = np.log(inner["C"].to_numpy(float)), np.log(inner["N_opt"].to_numpy(float))
+    return pd.DataFrame({"C_from": np.exp(c[:-1]), "C_to": np.exp(c[1:]), "slope": np.diff(n) / np.diff(c)})

@@ -113,10 +113,12 @@ def objective_profile(profile: pd.DataFrame, *, free_E: float, min_loss: float) 
         ax.axvline(min_loss, color="C3", ls=":", lw=1.2, label=f"lowest observed loss {min_loss:.2f}")
         ax.set_xlabel("E held fixed (nats/byte)")
         ax.set_ylabel("Huber objective at the optimum")
-        ax.legend(frameon=False)
         ax = axes[1]
         ax.plot(profile["E"], profile["a"], "o-", color="C1")
         ax.axvline(free_E, color="k", ls="--", lw=1)
+        ax.axvline(min_loss, color="C3", ls=":", lw=1.2)
+        # Below the panels: inside, the legend would sit on the vertical lines.
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
         ax.set_xlabel("E held fixed (nats/byte)")
         ax.set_ylabel(r"$a = \beta/(\alpha+\beta)$")
     return fig

@@ -147,3 +147,22 @@ def test_every_book_figure_is_capped_so_its_type_reads_at_caption_size():
     plt.close(fig)
     assert fig.get_size_inches()[0] == plotting.MAX_WIDTH_IN
     assert rendered >= caption_px
+
+
+def test_objective_profile_keeps_its_legend_off_the_panels():
+    import pandas as pd
+
+    from scaling_utils import plotting_reconcile
+
+    profile = pd.DataFrame({"E": [0.5, 1.0, 1.5], "objective": [2e-3, 1e-3, 3e-3], "a": [0.7, 0.6, 0.5]})
+    fig = plotting_reconcile.objective_profile(profile, free_E=0.9, min_loss=1.4)
+    left, right = fig.get_axes()
+    assert left.get_legend() is None and right.get_legend() is None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["free fit, E = 0.90", "lowest observed loss 1.40"]
+    # Both panels mark the free fit and the lowest loss, as the caption says.
+    assert len(left.get_lines()) == len(right.get_lines()) == 3
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert all(box.y1 <= ax.get_window_extent().y0 for ax in (left, right))
+    plt.close(fig)

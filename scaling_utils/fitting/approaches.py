@@ -20,9 +20,9 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
 
     Parameters
     ----------
-       N, C, loss : array_like
-           Parameters, training FLOPs (the budget; runs of one budget share the same value)
-           and final loss of each run. Each budget needs at least 3 distinct sizes.
+    N, C, loss : array_like
+        Parameters, training FLOPs (the budget; runs of one budget share the same value)
+        and final loss of each run. Each budget needs at least 3 distinct sizes.
     window : int, optional
         Fit each parabola only to the ``window`` sizes nearest (in rank) to the budget's
         lowest observed loss, instead of to all of them: a parabola is a good description
@@ -31,24 +31,24 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
 
     Returns
     -------
-       pandas.DataFrame
-           One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
-           n_runs, at_edge``, the parabola ``loss = p0 + p1 log N + p2 (log N)**2`` and the
+    pandas.DataFrame
+        One row per budget, sorted by ``C``: ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt,
+        n_runs, at_edge``, the parabola ``loss = p0 + p1 log N + p2 (log N)**2`` and the
         range of sizes it was fitted to, ``N_lo`` to ``N_hi``.
-    ``at_edge`` is True where the vertex lies outside the sampled
-           sizes (or the parabola opens downwards, when ``N_opt`` is NaN): such a budget has no
-           interior minimum and its ``N_opt`` is an extrapolation, flagged and never used by
-           :func:`fit_isoflop`.
+        ``at_edge`` is True where the vertex lies outside the sampled sizes (or the
+        parabola opens downwards, when ``N_opt`` is NaN): such a budget has no interior
+        minimum and its ``N_opt`` is an extrapolation, flagged and never used by
+        :func:`fit_isoflop`.
 
     Examples
     --------
-       >>> import numpy as np
-       >>> from scaling_utils.laws import HOFFMANN_2022
-       >>> C = np.repeat([1e19, 1e20], 7)
-       >>> N = np.tile(np.logspace(7.5, 9.5, 7), 2)
-       >>> df = isoflop_minima(N, C, HOFFMANN_2022.loss(N, C / (6 * N)))
-       >>> df[["C", "at_edge"]].values.tolist()
-       [[1e+19, False], [1e+20, False]]
+    >>> import numpy as np
+    >>> from scaling_utils.laws import HOFFMANN_2022
+    >>> C = np.repeat([1e19, 1e20], 7)
+    >>> N = np.tile(np.logspace(7.5, 9.5, 7), 2)
+    >>> df = isoflop_minima(N, C, HOFFMANN_2022.loss(N, C / (6 * N)))
+    >>> df[["C", "at_edge"]].values.tolist()
+    [[1e+19, False], [1e+20, False]]
     """
     n, c, l = paired(3, N=N, C=C, loss=loss)
     if window is not None:

@@ -1,0 +1,48 @@
+"""A sweep against a rerun of some budgets: the comparison uses complete budgets only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scaling_utils import isoflop_v2, sweep_checks
+from tests.test_isoflop_v2 import _sweep
+
+
+def _runs(**kw):
+    return isoflop_v2.final_runs(_sweep(**kw), "head")
+
+
+def test_an_identical_rerun_changes_nothing():
+    ref = _runs(noise=0.002, seed=0)
+    upper = ref[ref["group"] >= 8e12]
+    est, vert = sweep_checks.compare_settings(ref, upper)
+    assert list(est.index) == ["reference", "check"]
+    np.testing.assert_allclose(est.loc["check", ["a1", "a2", "a3"]], est.loc["reference", ["a1", "a2", "a3"]])
+    assert vert["swapped"].tolist() == [False, False, False, True, True]
+    np.testing.assert_allclose(vert["N_opt_check"], vert["N_opt_reference"])
+
+
+def test_a_rerun_with_larger_vertices_raises_a():
+    """Upper budgets rerun where every loss favours larger models: the vertex moves up, so does a."""
+    ref = _runs(noise=0.0)
+    upper = ref[ref["group"] >= 8e12].copy()
+    upper["loss"] = upper["loss"] - 0.02 * np.log(upper["N"] / upper["N"].min())
+    est, vert = sweep_checks.compare_settings(ref, upper)
+    moved = vert[vert["swapped"]]
+    assert (moved["N_opt_check"] > moved["N_opt_reference"]).all()
+    assert est.loc["check", "a2"] > est.loc["reference", "a2"] + 0.05
+
+
+def test_only_complete_budgets_are_swapped_and_compared():
+    ref = _runs(noise=0.002)
+    upper = ref[ref["group"] >= 8e12]
+    partial = upper.drop(index=upper.index[upper["group"] == 1.6e13][:1])  # one size missing
+    assert sweep_checks.complete_groups(ref, partial) == [8e12]
+    est, vert = sweep_checks.compare_settings(ref, partial)
+    # Both sides stop at the largest complete budget of the check.
+    assert est["budgets"].tolist() == [4, 4] and vert["group"].max() == 8e12
+    with pytest.raises(ValueError, match="no budget has every size"):
+        sweep_checks.swap_groups(ref, partial[partial["group"] == 1.6e13])
+    with pytest.raises(ValueError, match="check: missing columns"):
+        sweep_checks.complete_groups(ref, partial.drop(columns="seed"))

@@ -58,21 +58,9 @@ SWEEPS: tuple[str, ...] = (
 )
 """The sweeps of the experiment."""
 
-_POSITIVE = (
-    "n_layer",
-    "d_model",
-    "n_head",
-    "d_ff",
-    "n_ctx",
-    "params_nonembedding",
-    "params_total",
-    "lr",
-    "step",
-    "tokens",
-    "flops_6nd",
-    "flops_total",
-    "loss",
-)
+_SIGNED = ("sweep", "run_id", "schedule", "budget_flops", "seed", "distribution")
+"""Columns of :data:`COLUMNS` that are text, may be empty (a budget) or zero (a seed)."""
+_POSITIVE = tuple(c for c in COLUMNS if c not in _SIGNED)
 
 
 class ResultsError(ValueError):

@@ -53,6 +53,7 @@ SWEEPS: tuple[str, ...] = (
     "chinchilla_isoflop",
     "kaplan_isoflop",
     "chinchilla_isoflop_checks",
+    "chinchilla_isoflop_batch16",
     "repeat",
     "kaplan_isoflop_v2",
 )

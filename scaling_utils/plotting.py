@@ -273,7 +273,7 @@ def chinchilla_approaches(
         _plain_log_y(ax)
         ax.set_xlabel("Training FLOPs")
         ax.set_ylabel("Loss")
-        ax.set_title(f"(a) Approach 1: {len(sizes)} training curves ({label})")
+        ax.set_title(f"(a) Approach 1\n{len(sizes)} training curves ({label})")  # one line overlaps (b)
         ax.legend(frameon=False)
         ax = axes[1]
         minima = approach2.minima
@@ -288,7 +288,7 @@ def chinchilla_approaches(
         ax.set_xscale("log")
         _plain_log_y(ax)
         ax.set_xlabel("Parameters $N$")
-        ax.set_title(f"(b) Approach 2: IsoFLOP profiles ({label})")
+        ax.set_title(f"(b) Approach 2\nIsoFLOP profiles ({label})")
         spare.legend(*ax.get_legend_handles_labels(), title="FLOPs", loc="center", ncols=2, frameon=False)
         ax = axes[2]
         c_line = np.geomspace(min(runs["C"].min(), env["C"].min()), max(runs["C"].max(), env["C"].max()), 50)

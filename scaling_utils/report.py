@@ -14,7 +14,23 @@ import pandas as pd
 from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 
-__all__ = ["book_table", "comparison_table", "fmt_interval", "t1_table"]
+__all__ = ["BookTable", "book_table", "comparison_table", "fmt_interval", "t1_table"]
+
+
+class BookTable(pd.DataFrame):
+    """A DataFrame whose HTML shows every cell and row in full.
+
+    pandas cuts text cells at ``display.max_colwidth`` (50 characters) with "...", which
+    on a page silently drops the end of a note; the book's tables are never cut.
+    """
+
+    @property
+    def _constructor(self) -> type[BookTable]:
+        return BookTable
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None, "display.max_rows", None, "display.max_columns", None):
+            return super()._repr_html_()
 
 
 def book_table(
@@ -23,7 +39,7 @@ def book_table(
     formats: Mapping[str, str] | None = None,
     *,
     index: str | None = None,
-) -> pd.DataFrame:
+) -> BookTable:
     """A table as readers see it: human headings, formatted numbers, ✓/✗ for yes and no.
 
     Every table the book shows goes through here, so they all read alike.
@@ -77,10 +93,10 @@ def book_table(
         return str(value)
 
     out = pd.DataFrame({heading: [cell(v, formats.get(raw)) for v in df[raw]] for raw, heading in columns.items()})
-    return out.set_index(columns[index if index is not None else next(iter(columns))])
+    return BookTable(out.set_index(columns[index if index is not None else next(iter(columns))]))
 
 
-def comparison_table(rows: Sequence[Sequence[str]]) -> pd.DataFrame:
+def comparison_table(rows: Sequence[Sequence[str]]) -> BookTable:
     """The closing table of each chapter: one row per claim.
 
     Parameters
@@ -97,7 +113,7 @@ def comparison_table(rows: Sequence[Sequence[str]]) -> pd.DataFrame:
     for i, r in enumerate(rows):
         if len(r) != 4:
             raise ValueError(f"rows[{i}] must have 4 fields {columns}, got {len(r)}")
-    return pd.DataFrame([list(r) for r in rows], columns=columns).set_index("Claim")
+    return BookTable(pd.DataFrame([list(r) for r in rows], columns=columns).set_index("Claim"))
 
 
 def fmt_interval(interval: tuple[float, float] | None, digits: int = 3) -> str:
@@ -119,7 +135,7 @@ def t1_table(
     published: Sequence[PublishedExponents] = PUBLISHED_T1,
     refits: Mapping[str, Mapping[str, Bootstrap]] | None = None,
     refit_level: float = 0.8,
-) -> pd.DataFrame:
+) -> BookTable:
     """T1, Hoffmann et al. (2022) Table 2, with exponents derived from the laws beside it.
 
     For each Chinchilla law, a row of approach 3 whose ``a = beta / (alpha + beta)`` and
@@ -184,4 +200,4 @@ def t1_table(
                 raise ValueError(f"refits key must be an approach number '1', '2' or '3', got {key!r}")
             table.loc[match[0], col] = boot.point["a"]
             table.loc[match[0], f"{col} interval"] = fmt_interval(boot.interval("a", refit_level))
-    return table
+    return BookTable(table)

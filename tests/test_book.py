@@ -181,6 +181,16 @@ def test_glued_tables_are_numbered_tables_and_figures_by_chapter(built_book):
     assert refs and all(re.fullmatch(r"(Table|Fig\.) \d+\.\d+", r) for r in refs), refs
 
 
+def test_no_table_cell_is_cut_short(built_book):
+    """A cell ending in '...' is pandas' truncation (display.max_colwidth), not the author's."""
+    cut = {
+        page.relative_to(built_book).as_posix(): hits
+        for page in book_pages(built_book)
+        if (hits := re.findall(r"[^<>]{0,40}\.\.\.</td>", page.read_text("utf-8")))
+    }
+    assert not cut, cut
+
+
 def test_figures_are_opaque_so_they_read_in_the_dark_theme_too(built_book):
     """The theme has a dark mode; a transparent figure would put black text on a dark page.
 

@@ -64,6 +64,24 @@ def test_book_style_keeps_interactive_mode_set_inside():
         mpl.interactive(before)
 
 
+def _title_overlaps(fig, gap_in=0.5):
+    """Pairs of panel titles closer than ``gap_in`` inches (at the figure's own size).
+
+    Read as one line, two titles with less than about half an inch between them (two or
+    three characters at the book's width) run together: one title of the Chinchilla
+    figure once ended 0.2 in before the next began and rendered as "(our runs)(b) ...".
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    pad = gap_in * fig.dpi / 2
+    boxes = [
+        (ax.get_title(), ax.title.get_window_extent(renderer).expanded(1, 1).padded(pad))
+        for ax in fig.get_axes()
+        if ax.get_title()
+    ]
+    return [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1 :] if box_a.overlaps(box_b)]
+
+
 def test_approaches_and_interval_width_figures():
     from scaling_utils import fitting, synthetic
     from scaling_utils.laws import HOFFMANN_2022
@@ -73,8 +91,9 @@ def test_approaches_and_interval_width_figures():
     f1 = fitting.fit_envelope(curves["N"], curves["flops"], curves["loss"], run=curves["run"])
     f2 = fitting.fit_isoflop(runs["N"], runs["C"], runs["loss"])
     f3 = fitting.fit_chinchilla(runs["N"], runs["D"], runs["loss"], grid=fitting.default_grid()[::50])
-    fig = plotting.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022)
+    fig = plotting.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022, label="our runs")
     assert len([a for a in fig.get_axes() if a.axison]) == 3
+    assert _title_overlaps(fig) == []
     import pandas as pd
 
     study = pd.DataFrame({"n_runs": [30, 120, 480], "width": [0.08, 0.04, 0.02], "level": 0.8})
@@ -103,6 +122,7 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
     labels_b = {t.get_text() for t in axes[1].get_legend().get_texts()}
     assert labels_b - {"equal loss"} <= set(measured.ENGLISH_HELD_OUT)
     assert "code" not in labels_b and "spanish" not in labels_b
+    assert _title_overlaps(fig) == []
     plt.close(fig)
 
 
@@ -126,6 +146,7 @@ def test_shape_and_schedule_figures():
 
     fig = plotting_measured.shape_effects(measured.shape_effects(_committed("shape")))
     assert len([a for a in fig.get_axes() if a.axison]) == 3
+    assert _title_overlaps(fig) == []
     plt.close(fig)
     effects = measured.schedule_effects(_committed("lr_schedule"))
     fig = plotting_measured.lr_schedules(effects, steps=50)
@@ -156,6 +177,7 @@ def test_objective_profile_keeps_its_legend_off_the_panels():
 
     profile = pd.DataFrame({"E": [0.5, 1.0, 1.5], "objective": [2e-3, 1e-3, 3e-3], "a": [0.7, 0.6, 0.5]})
     fig = plotting_reconcile.objective_profile(profile, free_E=0.9, min_loss=1.4)
+    assert _title_overlaps(fig) == []
     left, right = fig.get_axes()
     assert left.get_legend() is None and right.get_legend() is None
     (legend,) = fig.legends

@@ -70,3 +70,22 @@ def test_book_table_reads_as_a_table_and_refuses_raw_headings():
         report.book_table(t, {"tokens": "tokens"})
     with pytest.raises(ValueError, match="index 'loss' must be one of the columns kept"):
         report.book_table(t, {"n_params": "parameters"}, index="loss")
+
+
+def test_book_tables_show_long_cells_in_full():
+    """pandas' HTML cuts text at 50 characters with '...'; the book's tables never do."""
+    import pandas as pd
+
+    from scaling_utils import report
+
+    note = "a note of well over fifty characters, whose end carries the point " * 2
+    t = pd.DataFrame({"what": ["x"], "note": [note]})
+    for table in (
+        report.book_table(t, {"what": "what", "note": "note"}),
+        report.comparison_table([("claim", "article", "book", note)]),
+        report.book_table(t, {"what": "what", "note": "note"}).head(1),  # stays a BookTable
+    ):
+        assert isinstance(table, report.BookTable)
+        assert note.strip() in table._repr_html_()
+    # The option is restored: plain DataFrames elsewhere are untouched.
+    assert pd.get_option("display.max_colwidth") == 50

@@ -228,7 +228,14 @@ def approach_inputs(size: pd.DataFrame, isoflop: pd.DataFrame) -> tuple[pd.DataF
 
 
 def sweep_summary(folder) -> pd.DataFrame:
-    """One row per committed sweep: runs, tokens, 6ND FLOPs, and the wall time its meta file records."""
+    """One row per committed sweep: runs, tokens, 6ND FLOPs, and the times its meta file records.
+
+    ``runs`` counts the finished runs in the results file and ``complete`` says whether that
+    is every planned run (a sweep still running is committed with what finished). ``wall_s``
+    is the wall time of the invocation that last wrote the file, NaN where that invocation
+    trained nothing (it only assembled runs finished earlier); ``train_s`` sums the runs' own
+    times.
+    """
     rows = []
     for meta_file in sorted(Path(folder).glob("*.meta.json")):
         name = meta_file.name.removesuffix(".meta.json")
@@ -240,10 +247,11 @@ def sweep_summary(folder) -> pd.DataFrame:
         rows.append(
             {
                 "sweep": name,
-                "runs": int(meta["n_runs"]),
+                "runs": int(meta["n_runs"]) - int(meta.get("n_missing", 0)),
+                "complete": not meta.get("n_missing", 0),
                 "tokens": float(fin["tokens"].sum()),
                 "flops_6nd": float(fin["flops_6nd"].sum()),
-                "wall_s": meta.get("wall_s_last_invocation"),
+                "wall_s": meta.get("wall_s_last_invocation") or float("nan"),
                 "train_s": meta.get("train_s_sum_of_runs"),
                 "device": hw.get("device", ""),
             }

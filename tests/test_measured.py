@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,3 +71,9 @@ def test_on_committed_results():
     assert set(curves.columns) == {"run", "N", "flops", "loss"}
     summary = measured.sweep_summary(FOLDER)
     assert {"size", "isoflop", "shape"} <= set(summary.index)
+    # Finished runs, not planned ones; an assemble-only invocation has no wall time.
+    for name, row in summary.iterrows():
+        meta = json.loads((FOLDER / f"{name}.meta.json").read_text())
+        assert row["runs"] == meta["n_runs"] - meta.get("n_missing", 0)
+        assert row["complete"] == (meta.get("n_missing", 0) == 0)
+        assert (row["wall_s"] > 0) if meta["wall_s_last_invocation"] else np.isnan(row["wall_s"])

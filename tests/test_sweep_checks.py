@@ -46,3 +46,22 @@ def test_only_complete_budgets_are_swapped_and_compared():
         sweep_checks.swap_groups(ref, partial[partial["group"] == 1.6e13])
     with pytest.raises(ValueError, match="check: missing columns"):
         sweep_checks.complete_groups(ref, partial.drop(columns="seed"))
+
+
+def test_committed_batch_check_raises_a_as_the_chapter_says():
+    """The Chinchilla chapter reads chinchilla_isoflop_batch16 as 'holding the batch raises a'.
+
+    If the finished sweep (or a rerun) says otherwise, this fails and the prose must change.
+    """
+    from scaling_utils.results import load_sweep_results
+    from tests.conftest import ROOT
+
+    folder = ROOT / "data" / "experiments"
+    ref = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
+    chk = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
+    assert 8e12 in sweep_checks.complete_groups(ref, chk)
+    est, vert = sweep_checks.compare_settings(ref, chk)
+    assert (est.loc["check", ["a1", "a2", "a3"]] > est.loc["reference", ["a1", "a2", "a3"]]).all(), est
+    moved = vert[vert["swapped"]]
+    assert (moved["N_opt_check"] > moved["N_opt_reference"]).all()
+    assert (moved["loss_check"] < moved["loss_reference"]).all()

@@ -54,6 +54,7 @@ SWEEPS: tuple[str, ...] = (
     "kaplan_isoflop",
     "chinchilla_isoflop_checks",
     "chinchilla_isoflop_batch16",
+    "chinchilla_isoflop_batch8",
     "repeat",
     "kaplan_isoflop_v2",
 )

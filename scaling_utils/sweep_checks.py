@@ -91,3 +91,44 @@ def compare_settings(
     vertices = vert["reference"].merge(vert["check"], on="group")
     vertices.insert(1, "swapped", vertices["group"].isin(done))
     return pd.DataFrame.from_dict(rows, orient="index"), vertices
+
+
+def vertices_by_setting(settings: dict[str, pd.DataFrame], *, window: int = 5) -> pd.DataFrame:
+    """Each budget's approach-2 vertex and lowest loss under several settings (seed 0).
+
+    ``settings`` maps a label to :func:`~scaling_utils.isoflop_v2.final_runs` rows; only the
+    budgets every setting ran are kept.
+
+    Returns
+    -------
+    DataFrame
+        One row per budget (``group``) and setting (``setting``, in the order given):
+        ``N_opt`` (NaN at an edge), ``loss_min``, and ``slope``, the local exponent
+        ``d log N_opt / d log C`` from the previous budget of the same setting (NaN for
+        the first).
+
+    Raises
+    ------
+    ValueError
+        If no budget is common to all settings.
+    """
+    common = None
+    for runs in settings.values():
+        groups = set(runs.loc[runs["seed"] == 0, "group"])
+        common = groups if common is None else common & groups
+    if not common:
+        raise ValueError(f"settings {list(settings)}: no budget common to all of them")
+    rows = []
+    for label, runs in settings.items():
+        runs = runs[(runs["seed"] == 0) & runs["group"].isin(common)]
+        mins = isoflop_minima(runs["N"], runs["group"], runs["loss"], window=window)
+        n_opt = np.where(mins["at_edge"], np.nan, mins["N_opt"].to_numpy(float))
+        c = mins["C"].to_numpy(float)
+        slope = np.concatenate([[np.nan], np.diff(np.log(n_opt)) / np.diff(np.log(c))])
+        best = runs.groupby("group")["loss"].min()
+        rows.append(
+            pd.DataFrame(
+                {"group": c, "setting": label, "N_opt": n_opt, "loss_min": best.loc[c].to_numpy(float), "slope": slope}
+            )
+        )
+    return pd.concat(rows, ignore_index=True)

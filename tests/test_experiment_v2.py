@@ -51,6 +51,7 @@ def test_new_fields_at_their_defaults_keep_committed_run_ids(toml):
         "kaplan_isoflop_v2",
         "chinchilla_isoflop_checks",
         "chinchilla_isoflop_batch16",
+        "chinchilla_isoflop_batch8",
         "repeat",
     ):
         assert committed <= {s.run_id for s in specs}, "a committed run file matches no run of its sweep"

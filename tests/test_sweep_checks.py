@@ -65,3 +65,36 @@ def test_committed_batch_check_raises_a_as_the_chapter_says():
     moved = vert[vert["swapped"]]
     assert (moved["N_opt_check"] > moved["N_opt_reference"]).all()
     assert (moved["loss_check"] < moved["loss_reference"]).all()
+
+
+def test_vertices_by_setting_keeps_common_budgets_and_gives_local_exponents():
+    ref = _runs(noise=0.0)
+    shifted = ref.assign(loss=ref["loss"] - 0.02 * np.log(ref["N"] / ref["N"].min()))
+    table = sweep_checks.vertices_by_setting({"law": ref, "tilted": shifted[shifted["group"] <= 4e12]})
+    assert set(table["group"]) == {1e12, 2e12, 4e12} and table["setting"].tolist()[:3] == ["law"] * 3
+    law, tilted = (table[table["setting"] == k].reset_index() for k in ("law", "tilted"))
+    assert (tilted["N_opt"] > law["N_opt"]).all() and np.isnan(law["slope"].iloc[0])
+    # Local exponents of the noiseless a = 0.5 law over factors of 2 (see test_isoflop_v2).
+    np.testing.assert_allclose(law["slope"].iloc[1:], 0.5, atol=0.05)
+    with pytest.raises(ValueError, match="no budget common"):
+        sweep_checks.vertices_by_setting({"a": ref[ref["group"] == 1e12], "b": ref[ref["group"] == 2e12]})
+
+
+def test_committed_batch8_check_finds_a_best_batch_per_budget():
+    """What the chapter reads off chinchilla_isoflop_batch8: batch 8 helps the small budget,
+    not the large one, and with each budget at its best batch the exponent falls below the
+    batch-16 one."""
+    from scaling_utils.results import load_sweep_results
+    from tests.conftest import ROOT
+
+    folder = ROOT / "data" / "experiments"
+    ref = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
+    b16 = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
+    b8 = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch8", folder), "head")
+    table = sweep_checks.vertices_by_setting({"16": sweep_checks.swap_groups(ref, b16), "8": b8})
+    wide = table.pivot(index="group", columns="setting")
+    assert list(wide.index) == [1e12, 8e12]
+    assert wide.loc[1e12, ("loss_min", "8")] < wide.loc[1e12, ("loss_min", "16")]
+    assert wide.loc[8e12, ("loss_min", "8")] > wide.loc[8e12, ("loss_min", "16")]
+    best = np.log(wide.loc[8e12, ("N_opt", "16")] / wide.loc[1e12, ("N_opt", "8")]) / np.log(8)
+    assert best < wide.loc[8e12, ("slope", "16")] - 0.1

@@ -20,7 +20,7 @@ from scaling_utils._paths import repo_root
 from scaling_utils.fitting import bootstrap_isoflop, fit_isoflop
 from scaling_utils.results import ResultsError, file_sha256
 
-__all__ = ["KEYS", "SETTINGS", "Setting", "load_porian2024", "porian_ladder", "select"]
+__all__ = ["KEYS", "SETTINGS", "Setting", "load_porian2024", "porian_ladder", "select", "setting"]
 
 SHA256 = "f19e98fce2b0e68a2dca7f4c2d7270dac7fa3e64fdca12d987566785a7e8d25d"
 KEYS: tuple[str, ...] = ("dataset", "hparams", "warmup", "decay", "param_count", "loss_split")
@@ -148,6 +148,20 @@ def load_porian2024(path: Path | str | None = None) -> pd.DataFrame:
         if tuple(key) not in known:
             raise ResultsError(f"{csv}: unknown setting {'/'.join(key)}")
     return df
+
+
+def setting(name: str) -> Setting:
+    """The :class:`Setting` of :data:`SETTINGS` named ``"rw/base/long/..."``.
+
+    Examples
+    --------
+    >>> setting("rw/tuned/short/const/standard/val").a_paper
+    0.497
+    """
+    for s in SETTINGS:
+        if "/".join(s.key) == name:
+            return s
+    raise ValueError(f"name: no setting {name!r} in SETTINGS; known: {sorted('/'.join(s.key) for s in SETTINGS)}")
 
 
 def select(df: pd.DataFrame, setting: Setting | str) -> pd.DataFrame:

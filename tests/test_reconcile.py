@@ -189,3 +189,9 @@ def test_recount_conventions_on_committed_runs():
     assert (head["C"] > 2 * kap["C"]).any()  # the head and attention: > 2x 6ND at small widths
     with pytest.raises(ValueError, match="counting must be one of"):
         measured.recount(iso, "flops")
+
+
+def test_porian_setting_by_name():
+    assert porian.setting("rw/base/short/chinchilla/standard/val").a_paper == 0.572  # their Table
+    with pytest.raises(ValueError, match="name: no setting 'rw/base'"):
+        porian.setting("rw/base")

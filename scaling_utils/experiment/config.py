@@ -17,14 +17,17 @@ from scaling_utils.compute import (
     non_embedding_params,
     params_with_head,
 )
-from scaling_utils.experiment.train import RunSpec, deepseek_batch, deepseek_lr, tuned_lr
+from scaling_utils.experiment.data import SAMPLINGS
+from scaling_utils.experiment.model_config import ModelConfig
+from scaling_utils.experiment.schedules import COOLDOWN_SHAPES, SCHEDULES
+from scaling_utils.experiment.spec import RunSpec, deepseek_batch, deepseek_lr, tuned_lr
 
 __all__ = ["SweepConfigError", "load_sweep"]
 
 
 _SPEC_FIELDS = {f.name for f in fields(RunSpec)} - {"extra", "sweep", "n_layer", "d_model", "n_head", "d_ff"}
-_GRID_ONLY = {"shape", "lr_scale", "batch_scale", "checkpoint_budgets"}
-_LIST_VALUED = {"checkpoint_budgets", "checkpoint_tokens", "eval_dists"}
+_GRID_ONLY = {"shape", "lr_scale", "batch_scale", "checkpoint_budgets", "branch_budgets"}
+_LIST_VALUED = {"checkpoint_budgets", "checkpoint_tokens", "eval_dists", "branch_budgets", "branch_tokens"}
 
 
 def _is_axis(key: str, value) -> bool:
@@ -38,7 +41,7 @@ def _is_axis(key: str, value) -> bool:
     return key not in _LIST_VALUED or all(isinstance(v, list) for v in value)
 
 
-_TOP_KEYS = {"sweep", "train_dist", "eval_dists", "defaults", "grid", "executor"}
+_TOP_KEYS = {"sweep", "train_dist", "eval_dists", "defaults", "grid", "executor", "allow_repeat"}
 _FLOPS_COUNTS = ("6n", "head_attn")
 
 
@@ -60,13 +63,73 @@ def _check_number(where: str, key: str, value, *, low: float, high: float = floa
         raise SweepConfigError(f"{where}: {key} must be a number in {bracket}{low:g}, {high:g}], got {value!r}")
 
 
+def _check_choice(where: str, key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise SweepConfigError(f"{where}: {key} must be one of {sorted(allowed)}, got {value!r}")
+
+
+def _check_int(where: str, key: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SweepConfigError(f"{where}: {key} must be an int >= {low}, got {value!r}")
+
+
+def _resolve_branches(kw: dict, where: str, per_token: float) -> None:
+    """Warmup-stable-decay: branch budgets to token counts; the trunk runs to the last branch's start."""
+    budgets = kw.pop("branch_budgets", None)
+    if budgets is not None:
+        if "branch_tokens" in kw:
+            raise SweepConfigError(f"{where}: give branch_budgets or branch_tokens, not both")
+        if not isinstance(budgets, list) or not budgets:
+            raise SweepConfigError(f"{where}: branch_budgets must be a non-empty list, got {budgets!r}")
+        for b in budgets:
+            _check_number(where, "branch_budgets", b, low=0)
+        kw["branch_tokens"] = [int(b / per_token) for b in budgets]
+    if "branch_tokens" not in kw:
+        if kw.get("schedule") == "wsd":
+            raise SweepConfigError(f"{where}: schedule 'wsd' needs branch_tokens or branch_budgets (its cooldowns)")
+        return
+    tokens = kw["branch_tokens"]
+    if not isinstance(tokens, (list, tuple)) or not tokens:
+        raise SweepConfigError(f"{where}: branch_tokens must be a non-empty list, got {tokens!r}")
+    for t in tokens:
+        _check_number(where, "branch_tokens", t, low=0)
+    if kw.get("schedule") != "wsd":
+        raise SweepConfigError(f"{where}: cooldown branches need schedule = 'wsd', got {kw.get('schedule')!r}")
+    if kw.get("budget_flops") is not None or "tokens" in kw:
+        raise SweepConfigError(f"{where}: a wsd trunk's length comes from its branches; drop tokens/budget_flops")
+    _check_number(where, "cooldown_frac", kw.get("cooldown_frac", 0.2), low=0, high=0.999)
+    _check_choice(where, "cooldown_shape", kw.get("cooldown_shape", "1-sqrt"), COOLDOWN_SHAPES)
+    _check_number(where, "cooldown_floor", kw.get("cooldown_floor", 0.0), low=0, high=0.999, closed_low=True)
+    kw["branch_tokens"] = tuple(sorted({int(t) for t in tokens}))
+    frac = kw.get("cooldown_frac", 0.2)
+    tps = kw.get("batch_size", 32) * kw.get("n_ctx", 128)
+    if isinstance(tps, int) and tps > 0:
+        ends = [max(1, round(t / tps)) for t in kw["branch_tokens"]]
+        starts = [e - max(1, round(frac * e)) for e in ends]
+        if min(starts) < 1:
+            raise SweepConfigError(f"{where}: the branch of {kw['branch_tokens'][0]} tokens is shorter than 2 steps")
+        kw["tokens"] = max(starts) * tps
+
+
 def _resolve(kw: dict, where: str) -> RunSpec:
     """Turn one combination of sweep values into a RunSpec, checking every field."""
     n_layer, d_model, n_ctx, d_ff = kw["n_layer"], kw["d_model"], kw.get("n_ctx", 128), kw.get("d_ff")
+    _check_int(where, "n_ctx", n_ctx, 1)
+    try:
+        ModelConfig(n_layer, d_model, kw["n_head"], n_ctx, d_ff)
+    except ValueError as err:
+        raise SweepConfigError(f"{where}: {err}") from None
+    _check_int(where, "seed", kw.get("seed", 0), 0)
+    _check_int(where, "n_checkpoints", kw.get("n_checkpoints", 12), 1)
+    _check_int(where, "eval_sequences", kw.get("eval_sequences", 64), 1)
+    _check_choice(where, "schedule", kw.get("schedule", "cosine"), SCHEDULES)
+    _check_choice(where, "sampling", kw.get("sampling", "replace"), SAMPLINGS)
+    _check_choice(where, "on_diverge", kw.get("on_diverge", "fail"), ("fail", "record"))
     count = kw.get("flops_count", "6n")
     if count not in _FLOPS_COUNTS:
         raise SweepConfigError(f"{where}: flops_count must be one of {list(_FLOPS_COUNTS)}, got {count!r}")
     n = float(non_embedding_params(n_layer, d_model, d_ff))
+    _resolve_branches(kw, where, _flops_per_token(count, n_layer, d_model, n_ctx, d_ff))
     budget = kw.get("budget_flops")
     if budget is not None:
         _check_number(where, "budget_flops", budget, low=0)
@@ -134,11 +197,23 @@ def _resolve(kw: dict, where: str) -> RunSpec:
         raise SweepConfigError(f"{where}: eval_dists must be a non-empty list of distribution names, got {dists!r}")
     kw["eval_dists"] = tuple(dists)
     if kw.get("data_limit") is not None:
+        _check_number(where, "data_limit", kw["data_limit"], low=0)
         kw["data_limit"] = int(kw["data_limit"])
+        if kw["data_limit"] < batch * n_ctx + 1:
+            raise SweepConfigError(
+                f"{where}: data_limit ({kw['data_limit']} bytes) holds fewer than one batch of windows "
+                f"(batch_size x n_ctx + 1 = {batch * n_ctx + 1}); the data would repeat within a step"
+            )
     try:
-        return RunSpec(**kw)
+        spec = RunSpec(**kw)
     except TypeError as err:
         raise SweepConfigError(f"{where}: {err}") from None
+    if spec.branch_tokens and spec.branch_plan[0][0] < spec.warmup:
+        raise SweepConfigError(
+            f"{where}: the first cooldown branch starts at step {spec.branch_plan[0][0]}, inside the "
+            f"{spec.warmup}-step warmup; shorten the warmup or drop the shortest branch"
+        )
+    return spec
 
 
 def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
@@ -176,6 +251,8 @@ def load_sweep(path: Path) -> tuple[dict, list[RunSpec]]:
         where = f"{path.name}: grid entry {g}"
         if "shape" not in grid:
             raise SweepConfigError(f"{where} needs a 'shape' list")
+        if not isinstance(grid["shape"], list) or not grid["shape"]:
+            raise SweepConfigError(f"{where}: shape must be a non-empty list of [n_layer, d_model, n_head(, d_ff)]")
         keys = [k for k in grid if k != "shape"]
         unknown = [k for k in keys if k not in _SPEC_FIELDS | _GRID_ONLY]
         if unknown:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["SCHEDULES", "lr_multiplier", "warmup_length"]
+__all__ = ["COOLDOWN_SHAPES", "SCHEDULES", "cooldown_multiplier", "lr_multiplier", "warmup_length"]
 
 
 def _cosine(p: float, floor: float = 0.1) -> float:
@@ -13,6 +13,7 @@ def _cosine(p: float, floor: float = 0.1) -> float:
 
 SCHEDULES = {
     "constant": lambda p: 1.0,
+    "wsd": lambda p: 1.0,  # warmup-stable-decay: the stable trunk; its cooldowns are branches
     "cosine": lambda p: _cosine(p),
     "cosine_to_zero": lambda p: _cosine(p, 0.0),
     "cosine_fast": lambda p: _cosine(2 * p),  # decays in the first half, then flat at the floor
@@ -78,3 +79,31 @@ def lr_multiplier(
         return (step + 1) / warm
     p = (step - warm) / max(span - warm, 1)
     return SCHEDULES[schedule](p)
+
+
+COOLDOWN_SHAPES = {
+    "1-sqrt": lambda p: 1.0 - math.sqrt(p),  # Hägele et al. 2024's best shape
+    "linear": lambda p: 1.0 - p,
+    "cosine": lambda p: 0.5 * (1 + math.cos(math.pi * p)),
+}
+"""Cooldown shapes: the multiplier of the trunk's rate against the fraction ``p`` of the cooldown done."""
+
+
+def cooldown_multiplier(shape: str, k: int, n: int, floor: float = 0.0) -> float:
+    """Rate multiplier at step ``k`` (0-based) of an ``n``-step cooldown from the trunk's constant rate.
+
+    Goes from just below 1 at ``k = 0`` to ``floor`` at the last step ``k = n - 1``:
+    ``floor + (1 - floor) * shape((k + 1) / n)``.
+
+    Examples
+    --------
+    >>> [round(cooldown_multiplier("1-sqrt", k, 4), 3) for k in range(4)]
+    [0.5, 0.293, 0.134, 0.0]
+    >>> cooldown_multiplier("linear", 3, 4, floor=0.1)
+    0.1
+    """
+    if shape not in COOLDOWN_SHAPES:
+        raise ValueError(f"cooldown_shape must be one of {sorted(COOLDOWN_SHAPES)}, got {shape!r}")
+    if not 0 <= k < n:
+        raise ValueError(f"cooldown step k must be in [0, {n}), got {k!r}")
+    return floor + (1.0 - floor) * COOLDOWN_SHAPES[shape]((k + 1) / n)

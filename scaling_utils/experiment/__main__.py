@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--mem-gb", type=float, help="memory per task")
     c.add_argument("--array-parallelism", type=int, help="Slurm array tasks running at once")
     c.add_argument("--retries", type=int, help="times a failed task is resubmitted (default 1)")
+    c.add_argument("--group", type=int, help="train up to this many same-shape runs as one task (default 1)")
+    c.add_argument("--snapshot-every", type=float, dest="snapshot_every_s", help="seconds between snapshots (300)")
     c.add_argument(
         "--allow-partial",
         action="store_true",
@@ -88,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     preset = PRESETS / args.preset
     files = sorted(preset.glob("*.toml"))
     if args.sweep:
+        unknown = sorted(set(args.sweep) - {f.stem for f in files})
+        if unknown:
+            print(
+                f"error: --sweep {', '.join(unknown)}: no such sweep in preset {args.preset}; "
+                f"it has {', '.join(f.stem for f in files)}",
+                file=sys.stderr,
+            )
+            return 2
         files = [f for f in files if f.stem in args.sweep]
     out = args.out or (
         ROOT / "data" / "experiments" if args.preset == "standard" else ROOT / "_build" / "experiments" / args.preset
@@ -98,7 +108,15 @@ def main(argv: list[str] | None = None) -> int:
 
     options = {
         k: getattr(args, k)
-        for k in ("partition", "gpus_per_task", "time_limit_min", "mem_gb", "array_parallelism")
+        for k in (
+            "partition",
+            "gpus_per_task",
+            "time_limit_min",
+            "mem_gb",
+            "array_parallelism",
+            "group",
+            "snapshot_every_s",
+        )
         if getattr(args, k) is not None
     }
     for f in files:

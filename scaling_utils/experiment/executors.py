@@ -18,7 +18,9 @@ import multiprocessing
 import os
 import platform
 import re
+import threading
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -58,6 +60,11 @@ class ExecutorSettings:
         Tasks of the job array running at once.
     retries : int
         Times a failed task is submitted again before the sweep reports it.
+    group : int
+        At most this many runs that share a shape and a schedule (seeds, peak rates) train
+        as one task (:mod:`~scaling_utils.experiment.group`); 1 trains each run alone.
+    snapshot_every_s : float
+        Seconds between snapshots of a run in progress (what a killed run resumes from).
     """
 
     name: str = "local"
@@ -70,18 +77,23 @@ class ExecutorSettings:
     mem_gb: float | None = None
     array_parallelism: int = 64
     retries: int = 1
+    group: int = 1
+    snapshot_every_s: float = 300.0
 
     def __post_init__(self) -> None:
         if self.name not in EXECUTORS:
             raise ExecutorError(f"executor must be one of {list(EXECUTORS)} (or an Executor object), got {self.name!r}")
         for key, low in (("workers", 1), ("threads", 1), ("gpus_per_task", 0), ("time_limit_min", 1),
-                         ("array_parallelism", 1), ("retries", 0)):  # fmt: skip
+                         ("array_parallelism", 1), ("retries", 0), ("group", 1)):  # fmt: skip
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ExecutorError(f"executor setting {key} must be an int >= {low}, got {v!r}")
         if self.mem_gb is not None and not (isinstance(self.mem_gb, (int, float)) and math.isfinite(self.mem_gb)
                                             and self.mem_gb > 0):  # fmt: skip
             raise ExecutorError(f"executor setting mem_gb must be > 0, got {self.mem_gb!r}")
+        v = self.snapshot_every_s
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise ExecutorError(f"executor setting snapshot_every_s must be a number > 0, got {v!r}")
         if not (self.device == "cpu" or self.device.startswith("cuda")):
             raise ExecutorError(f"executor setting device must be 'cpu' or 'cuda[:k]', got {self.device!r}")
 
@@ -117,32 +129,117 @@ def _load(corpus_spec: str) -> dict[str, bytes]:
     return _CORPUS[corpus_spec]
 
 
-def _init_local(corpus_spec: str, threads: int) -> None:
+def _end_with_parent(parent: int) -> None:
+    """Make this pool worker exit when the head does (a killed head leaves no worker training)."""
+    try:  # Linux: the kernel sends SIGTERM when the parent dies
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # elsewhere (and as a second guard): poll the parent
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-head").start()
+
+
+def _init_local(corpus_spec: str, threads: int, parent: int | None = None) -> None:
     import torch
 
+    if parent is not None:
+        _end_with_parent(parent)
     torch.set_num_threads(threads)
     _load(corpus_spec)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and :func:`os.replace`: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write through a uniquely named temporary file and :func:`os.replace`: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
-def run_task(spec, out_file: str, corpus_spec: str, device: str, threads: int, executor: str) -> tuple[str, float]:
-    """Train one run and write its run file; the unit of work every executor runs."""
+def hardware(device: str, threads: int) -> dict:
+    """What a run trained on: device, CPU model, GPU model, torch threads, versions."""
     import torch
 
-    from scaling_utils.experiment.train import train_run
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    hw = {"device": device, "cpu": cpu, "threads": threads, "torch": torch.__version__,
+          "python": platform.python_version()}  # fmt: skip
+    if device.startswith("cuda") and torch.cuda.is_available():
+        hw["gpu"] = torch.cuda.get_device_name(0)
+    return hw
 
+
+def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, executor: str,
+             snapshot_file: str | None = None, snapshot_every_s: float = 300.0) -> tuple[list[str], float]:  # fmt: skip
+    """Train one run (or a group of same-shape runs) and write their run files; every executor's unit of work.
+
+    A snapshot is written to ``snapshot_file`` every ``snapshot_every_s`` seconds and
+    resumed from if present; it is removed once the run files are written. Each run file
+    records the hardware, the wall time, the code commit and the corpus it trained on.
+    """
+    import torch
+
+    from scaling_utils.experiment.train import train_group
+
+    if not isinstance(specs, (list, tuple)):
+        specs, out_files = [specs], [out_files]
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    rows = train_run(spec, _load(corpus_spec), device=device)
-    record = {"run_id": spec.run_id, "rows": rows, "host": platform.node(), "executor": executor, "device": device}
-    write_atomic(Path(out_file), json.dumps(record))
-    return spec.run_id, time.perf_counter() - t0
+    corpus = _load(corpus_spec)
+    snap = Path(snapshot_file) if snapshot_file else None
+    all_rows = train_group(list(specs), corpus, device=device, snapshot_path=snap, snapshot_every_s=snapshot_every_s)
+    wall = time.perf_counter() - t0
+    hw = hardware(device, threads)
+    train = corpus[specs[0].train_dist]
+    for spec, rows, out in zip(specs, all_rows, out_files, strict=True):
+        record = {
+            "run_id": spec.run_id, "rows": rows, "host": platform.node(), "executor": executor, "device": device,
+            "hardware": hw, "wall_s": round(wall, 2), "group_size": len(specs),
+            "code_commit": os.environ.get("SCALING_CODE_COMMIT") or _commit(),
+            "corpus": {"train_dist": spec.train_dist, "bytes": len(train), "sha256": _sha(train)},
+        }  # fmt: skip
+        diverged = {r.get("diverged_step") for r in rows} - {None}
+        if diverged or (not rows and spec.on_diverge == "record"):
+            record["diverged"] = True
+        write_atomic(Path(out), json.dumps(record))
+    if snap is not None:
+        snap.unlink(missing_ok=True)
+    return [s.run_id for s in specs], wall
+
+
+_SHA: dict[int, str] = {}
+
+
+def _sha(data: bytes) -> str:
+    key = id(data)
+    if key not in _SHA:
+        import hashlib
+
+        _SHA[key] = hashlib.sha256(data).hexdigest()
+    return _SHA[key]
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 # ---------------------------------------------------------------------------------- handles
@@ -196,7 +293,7 @@ class _Submitter:
             self._own = self._pool = ProcessPoolExecutor(
                 max_workers=settings.workers,
                 initializer=_init_local,
-                initargs=(corpus, settings.threads),
+                initargs=(corpus, settings.threads, os.getpid()),
                 mp_context=multiprocessing.get_context("spawn"),
             )
         elif executor is None and settings.name == "slurm":
@@ -223,19 +320,20 @@ class _Submitter:
     def poll_s(self) -> float:
         return 0.5 if self._submitit is not None else 0.0
 
-    def submit(self, specs_files: list[tuple]) -> list[TaskHandle]:
+    def submit(self, tasks: list[tuple]) -> list[TaskHandle]:
+        """Submit ``(specs, run_files, snapshot_file)`` tasks; one handle each."""
         s = self.settings
+
+        def args(task):
+            specs, files, snap = task
+            return (run_task, list(specs), list(files), self.corpus, s.device, s.threads, self.label, snap,
+                    s.snapshot_every_s)  # fmt: skip
+
         if self._submitit is not None:
             with self._submitit.batch():  # one job array
-                jobs = [
-                    self._submitit.submit(run_task, spec, f, self.corpus, s.device, s.threads, self.label)
-                    for spec, f in specs_files
-                ]
+                jobs = [self._submitit.submit(*args(t)) for t in tasks]
             return [TaskHandle(job=j) for j in jobs]
-        return [
-            TaskHandle(future=self._pool.submit(run_task, spec, f, self.corpus, s.device, s.threads, self.label))
-            for spec, f in specs_files
-        ]
+        return [TaskHandle(future=self._pool.submit(*args(t))) for t in tasks]
 
     def wait_any(self, handles: list[TaskHandle]) -> None:
         if self._submitit is not None:
@@ -245,7 +343,7 @@ class _Submitter:
 
     def close(self) -> None:
         if self._own is not None:
-            self._own.shutdown()
+            self._own.shutdown(cancel_futures=True)
 
 
 def start(settings: ExecutorSettings, corpus: str, log_dir: Path, executor: Executor | None = None) -> _Submitter:

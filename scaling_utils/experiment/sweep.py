@@ -271,6 +271,7 @@ def assemble(
     executors: dict[str, int] = {}
     hardware: dict[str, int] = {}
     corpora: dict[str, int] = {}
+    diverged: list[str] = []
     for s in specs:
         if s.run_id in missing:
             continue
@@ -280,6 +281,8 @@ def assemble(
             raise RuntimeError(f"run file {path}: {problem}; rerun the sweep to redo it")
         rec = json.loads(path.read_text())
         rows.extend(rec["rows"])
+        if rec.get("diverged"):
+            diverged.append(s.run_id)
         for table, key in ((hosts, rec.get("host")), (executors, rec.get("executor"))):
             table[key or "unrecorded"] = table.get(key or "unrecorded", 0) + 1
         hw = rec.get("hardware")
@@ -293,7 +296,7 @@ def assemble(
         ckey = f"{c['train_dist']} sha256 {c['sha256'][:16]}" if c else "unrecorded"
         corpora[ckey] = corpora.get(ckey, 0) + 1
         run_wall += rec.get("wall_s") or max((r["wall_s"] for r in rec["rows"]), default=0.0) / rec.get("group_size", 1)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(COLUMNS))
     extra = [c for c in df.columns if c not in COLUMNS]
     df = df[list(COLUMNS) + extra]
     tmp = csv.with_name(f".{csv.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
@@ -309,6 +312,7 @@ def assemble(
         "config": config,
         "n_runs": len(specs),
         **({"n_missing": len(missing)} if missing else {}),
+        **({"diverged_runs": diverged} if diverged else {}),
         "code_commit": _git_commit(),
         "corpus": "fixture" if corpus.startswith("fixture:") else "debian+pypi (see scaling_utils.experiment.corpus)",
         "corpus_manifest_sha256": manifest,

@@ -151,7 +151,7 @@ def test_wsd_branch_matches_a_cosine_run_of_the_same_length_within_seed_noise(co
     for steps in (250, 500):
         cosine = train_group([replace(base, tokens=tps * steps, seed=s) for s in range(3)], corpus)
         c = np.array([_train_losses(r)[-1] for r in cosine])
-        b = np.array([[r["loss"] for r in rows if r.get("phase") == "cooldown" and r["step"] == steps
-                       and r["distribution"] == "train"][0] for rows in branch_rows])  # fmt: skip
+        b = np.array([next(r["loss"] for r in rows if r.get("phase") == "cooldown" and r["step"] == steps
+                           and r["distribution"] == "train") for rows in branch_rows])  # fmt: skip
         se = np.sqrt(c.var(ddof=1) / 3 + b.var(ddof=1) / 3)
         assert abs(b.mean() - c.mean()) < 2 * se, (steps, b, c)

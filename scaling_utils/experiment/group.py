@@ -64,7 +64,8 @@ class Group:
         """Next-byte logits ``(G, batch, n_ctx, 256)`` for byte ids ``idx`` of shape ``(G, batch, n_ctx)``."""
         g, b, t = idx.shape
         d, h = self.cfg.d_model, self.cfg.n_head
-        x = self.params["tok.weight"][torch.arange(g, device=idx.device)[:, None, None], idx]
+        offset = (torch.arange(g, device=idx.device) * VOCAB).view(g, 1, 1)
+        x = F.embedding(idx + offset, self.params["tok.weight"].reshape(g * VOCAB, d))
         x = x + self.params["pos.weight"][:, None, :t, :]
         for layer in range(self.cfg.n_layer):
             p = f"blocks.{layer}"

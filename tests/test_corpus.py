@@ -84,9 +84,7 @@ def test_dedup_against_evaluation_text_and_non_english():
 def test_interleave_spreads_every_part_over_the_whole():
     parts = [b"a" * 400, b"b" * 100, b"c" * 20]
     blocks = interleave(parts, 10)
-    assert b"".join(sorted(blocks)) == b"".join(
-        sorted(b for p in parts for b in [p[i : i + 10] for i in range(0, len(p), 10)])
-    )
+    assert sorted(blocks) == sorted(p[i : i + 10] for p in parts for i in range(0, len(p), 10))
     for k in (13, 26, 39):  # every prefix holds each part in proportion, to within a block
         prefix = b"".join(blocks[:k])
         for p in parts:
@@ -96,8 +94,8 @@ def test_interleave_spreads_every_part_over_the_whole():
 
 
 def test_build_mix_table_adds_up():
-    parts = {"a": f"{LONG}\n\nx\n".encode(), "b": f"{LONG}\n\ny\n".encode(), "c": "only eval\n\nz\n".encode()}
-    fit, held, table = build_mix(parts, ["only eval\n".encode()], block=4, every=3)
+    parts = {"a": f"{LONG}\n\nx\n".encode(), "b": f"{LONG}\n\ny\n".encode(), "c": b"only eval\n\nz\n"}
+    fit, held, table = build_mix(parts, [b"only eval\n"], block=4, every=3)
     total = table["total"]
     assert total["kept_bytes"] == len(fit) + len(held)
     assert table["sources"]["b"]["duplicate_bytes"] == len(LONG) + 2

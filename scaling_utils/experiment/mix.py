@@ -11,8 +11,8 @@ leans technical; the evaluation distributions (``austen``, ``kjv``, ``web``, ``s
 Each source's prepared text goes through :func:`dedup_paragraphs`: a paragraph (text
 between blank lines) of at least :data:`MIN_DUP_BYTES` bytes, compared after collapsing its
 whitespace, is dropped when it occurs in an evaluation source's full prepared text, or
-already occurred earlier in the mix (sources in order); a paragraph mostly of non-ASCII
-characters is dropped too (translations, the odd non-English page). :func:`interleave` then
+already occurred earlier in the mix (sources in order); a paragraph whose letters are over 30% non-ASCII
+letters is dropped too (translations, the odd non-English page). :func:`interleave` then
 spreads each source's 4 KB blocks evenly over the mix, so any prefix holds every source in
 proportion to its size.
 """
@@ -37,7 +37,8 @@ __all__ = [
 MIN_DUP_BYTES = 64
 """Paragraphs shorter than this (after collapsing whitespace) are never treated as duplicates."""
 NON_ASCII_MAX = 0.3
-"""A paragraph with more than this fraction of non-ASCII characters is dropped as not English."""
+"""A paragraph (of 16 letters or more) whose letters are more than this fraction non-ASCII is dropped
+as not English; box-drawing tables and non-breaking spaces are not letters, so they stay."""
 
 # (name, package, version, licence as stated in the copyright file, extractor); all Debian.
 MIX_TABLE = (
@@ -47,7 +48,7 @@ MIX_TABLE = (
     ("git_docs", "git-doc", "1:2.39.5-0+deb12u3", "GPL-2 (documentation; see copyright file)", "git_docs"),
     ("perl_docs", "perl-doc", "5.36.0-7+deb12u4", "GPL-1+ or Artistic", "perl_docs"),
     ("linux_docs", "linux-doc-6.1", "6.1.192-3", "GPL-2 (Documentation/; see copyright file)", "linux_docs"),
-    ("manpages_dev", "manpages-dev", "6.03-2", "various free licences (see copyright file)", "manpages"),
+    ("manpages_dev", "manpages-dev", "6.03-2", "various free licences (copyright file in manpages)", "manpages"),
     ("vim_docs", "vim-runtime", "2:9.0.1378-2+deb12u2", "OPL-1+ (runtime/doc)", "vim_docs"),
     ("debian_handbook", "debian-handbook", "11.20220922", "GPL-2+ or CC-BY-SA-3.0", "debian_handbook"),
     ("debian_reference", "debian-reference-en", "2.100", "GPL-2+", "debian_reference"),
@@ -83,9 +84,8 @@ def _key(paragraph: str) -> bytes | None:
 
 
 def _non_english(paragraph: str) -> bool:
-    if len(paragraph) < 16:
-        return False
-    return sum(ord(c) > 127 for c in paragraph) > NON_ASCII_MAX * len(paragraph)
+    letters = [c for c in paragraph if c.isalpha()]
+    return len(letters) >= 16 and sum(ord(c) > 127 for c in letters) > NON_ASCII_MAX * len(letters)
 
 
 def paragraphs(text: str) -> list[str]:

@@ -11,8 +11,8 @@ leans technical; the evaluation distributions (``austen``, ``kjv``, ``web``, ``s
 Each source's prepared text goes through :func:`dedup_paragraphs`: a paragraph (text
 between blank lines) of at least :data:`MIN_DUP_BYTES` bytes, compared after collapsing its
 whitespace, is dropped when it occurs in an evaluation source's full prepared text, or
-already occurred earlier in the mix (sources in order); a paragraph whose letters are over 30% non-ASCII
-letters is dropped too (translations, the odd non-English page). :func:`interleave` then
+already occurred earlier in the mix (sources in order); a paragraph whose letters are over
+30% non-ASCII is dropped too (translations, the odd non-English page). :func:`interleave` then
 spreads each source's 4 KB blocks evenly over the mix, so any prefix holds every source in
 proportion to its size.
 """

@@ -11,17 +11,26 @@ different text.
 
 Distributions:
 
-* ``train``: the training mix (a dictionary, manual pages, Shakespeare); 1 block in 20
-  is held out for evaluation and is the distribution called ``train`` in the results.
+* ``train``: the first training mix (a dictionary, manual pages, Shakespeare, each capped at
+  12 MB); 1 block in 20 is held out for evaluation and is the distribution called ``train``
+  in the results. ``train_fit`` is what the committed sweeps trained on.
+* ``mix``: the larger training text (at least 120 MB; :mod:`scaling_utils.experiment.mix`):
+  the ``train`` sources uncapped plus Debian's documentation packages and two public-domain
+  books, deduplicated (also against the evaluation texts); ``mix_fit`` is trained on, 1 block
+  in 20 is held out as ``mix``.
 * held-out: ``austen`` (literature from another source), ``kjv`` and ``web`` (scripture),
   ``fortunes``, ``code`` (Python source) and ``spanish`` (a non-English text).
 * ``markov``: the synthetic source of :mod:`scaling_utils.experiment.markov`.
 
-The prepared corpus is not committed (it is rebuilt in about a minute); its manifest is.
+The prepared corpus is not committed (``make corpus`` rebuilds it, see README.md for its time
+and disk use); its lock is. Each distribution is a file of raw bytes, ``<name>.bin``:
+:func:`load_corpus` reads some or all of them as ``bytes``, :func:`load_distribution` maps one
+read-only into memory as a ``uint8`` array.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -31,9 +40,12 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from scaling_utils._paths import sha256_bytes
 from scaling_utils.experiment.extract import EXTRACTORS, normalise
 from scaling_utils.experiment.markov import MarkovSource
+from scaling_utils.experiment.mix import MIX_TABLE, build_mix
 
 __all__ = [
     "MARKOV",
@@ -44,6 +56,7 @@ __all__ = [
     "check_lock",
     "fixture_corpus",
     "load_corpus",
+    "load_distribution",
     "split_blocks",
 ]
 
@@ -68,7 +81,7 @@ class Source:
     """A pinned package and how to turn it into text."""
 
     name: str
-    role: str  # "train" or the held-out distribution it forms
+    role: str  # "train" (also in the mix), "mix", or the held-out distribution it forms
     origin: str  # "debian" or "pypi"
     package: str
     version: str
@@ -163,7 +176,15 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 
-HELD_OUT = ("train", "austen", "kjv", "web", "spanish", "fortunes", "code", "markov")
+MIX_SOURCES: tuple[Source, ...] = tuple(
+    Source(name, "mix", "debian", pkg, ver, lic, f"usr/share/doc/{pkg}/copyright", ext)
+    for name, pkg, ver, lic, ext in MIX_TABLE
+)
+"""The sources of the ``mix`` text besides the ``train`` ones (see :mod:`scaling_utils.experiment.mix`)."""
+SOURCES = SOURCES + MIX_SOURCES
+EVAL_ROLES = ("austen", "kjv", "web", "spanish", "fortunes", "code")
+
+HELD_OUT = ("train", "mix", "austen", "kjv", "web", "spanish", "fortunes", "code", "markov")
 
 
 # ------------------------------------------------------------------ fetching
@@ -245,6 +266,8 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
     texts: dict[str, bytes] = {}
     train_parts: list[bytes] = []
+    mix_parts: dict[str, bytes] = {}  # prepared text of every source of the mix, uncapped
+    eval_full: dict[str, bytes] = {}  # full prepared text of every evaluation source
     records = []
     for src in SOURCES:
         root = _fetch(src, cache)
@@ -258,8 +281,11 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
         records.append(record)
         if src.role == "train":
             train_parts.append(text[:TRAIN_SOURCE_CAP])
+        if src.role in ("train", "mix"):
+            mix_parts[src.name] = text
         else:
             texts[src.role] = text[:EVAL_CAP]
+            eval_full[src.role] = text
     # Interleave the training sources block by block so that any prefix is a mix.
     blocks = [[p[i : i + BLOCK] for i in range(0, len(p), BLOCK)] for p in train_parts]
     mixed = bytearray()
@@ -270,6 +296,8 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
     train, held = split_blocks(bytes(mixed))
     texts["train_fit"] = train
     texts["train"] = held
+    texts["mix_fit"], texts["mix"], mix_table = build_mix(mix_parts, [eval_full[r] for r in EVAL_ROLES])
+    mix_table["deduplicated_against"] = list(EVAL_ROLES)
     for name, src in MARKOV_SOURCES.items():
         texts[f"{name}_fit"] = src.sample(MARKOV_BYTES, seed=1)
         texts[name] = src.sample(EVAL_CAP // 4, seed=2)
@@ -277,6 +305,7 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
         (out / f"{name}.bin").write_bytes(data)
     manifest = {
         "sources": records,
+        "mix": mix_table,
         "markov": {
             name: {
                 "vocab": m.vocab,
@@ -296,9 +325,21 @@ def build_corpus(out: Path, cache: Path | None = None) -> dict:
 
 
 def check_lock(manifest: dict, lock_path: Path) -> list[str]:
-    """Compare a manifest's distribution hashes with the lock file; return the mismatches."""
+    """Compare a manifest with the lock file; return the mismatches.
+
+    Every distribution of the lock must be built with its hash; every source of the lock that
+    the manifest lists must have its prepared hash (so a mismatch names the source that changed).
+    """
     lock = json.loads(Path(lock_path).read_text())
     problems = []
+    built = {r["name"]: r for r in manifest.get("sources", [])}
+    for name, want in lock.get("sources", {}).items():
+        got = built.get(name)
+        if got is not None and got["prepared_sha256"] != want["prepared_sha256"]:
+            problems.append(
+                f"source {name} ({want['package']}={want['version']}): prepared text differs from the lock "
+                f"(expected {want['prepared_sha256'][:16]}..., got {got['prepared_sha256'][:16]}...)"
+            )
     for name, want in lock["distributions"].items():
         got = manifest["distributions"].get(name)
         if got is None:
@@ -311,15 +352,25 @@ def check_lock(manifest: dict, lock_path: Path) -> list[str]:
     return problems
 
 
-def load_corpus(path: Path, names: tuple[str, ...] | None = None) -> dict[str, bytes]:
-    """Read the prepared distributions (``<name>.bin``) of a built corpus, checking their hashes."""
-    path = Path(path)
-    manifest_file = path / "manifest.json"
+def _manifest(path: Path) -> dict:
+    manifest_file = Path(path) / "manifest.json"
     if not manifest_file.is_file():
         raise FileNotFoundError(
             f"no corpus at {path}: build it with `python -m scaling_utils.experiment corpus --out {path}`"
         )
-    manifest = json.loads(manifest_file.read_text())
+    return json.loads(manifest_file.read_text())
+
+
+def load_corpus(path: Path, names: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """Read the prepared distributions (``<name>.bin``) of a built corpus, checking their hashes.
+
+    ``names`` limits the read to those distributions (all when ``None``). Each is held as
+    ``bytes``, one byte a byte: ``mix_fit`` alone is about 190 MB, so a worker that needs
+    only some distributions should name them, or map the large one with
+    :func:`load_distribution`.
+    """
+    path = Path(path)
+    manifest = _manifest(path)
     out = {}
     for name, info in manifest["distributions"].items():
         if names is not None and name not in names:
@@ -331,6 +382,44 @@ def load_corpus(path: Path, names: tuple[str, ...] | None = None) -> dict[str, b
             )
         out[name] = data
     return out
+
+
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def load_distribution(path: Path, name: str) -> np.ndarray:
+    """One distribution of a built corpus as a read-only ``uint8`` array mapped from its file.
+
+    The hash is checked against the manifest the first time a process maps the file (again
+    if the file's size or modification time changes). The array is an ``np.memmap``: its
+    pages are read on demand and shared through the page cache by every process that maps
+    the same file, so a worker's resident memory is only the pages it touched, and N workers
+    on one machine hold one copy of the text, not N.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.bin").write_bytes(b"abc")
+    >>> info = {"t": {"bytes": 3, "sha256": sha256_bytes(b"abc")}}
+    >>> _ = (d / "manifest.json").write_text(json.dumps({"distributions": info}))
+    >>> a = load_distribution(d, "t")
+    >>> a.dtype, a.tolist(), a.flags.writeable
+    (dtype('uint8'), [97, 98, 99], False)
+    """
+    path = Path(path)
+    info = _manifest(path)["distributions"].get(name)
+    if info is None:
+        raise KeyError(f"no distribution {name!r} in the corpus at {path} (rebuild it with `make corpus`)")
+    f = path / f"{name}.bin"
+    st = f.stat()
+    key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+    data = np.memmap(f, dtype=np.uint8, mode="r")
+    if key not in _VERIFIED:
+        if st.st_size != info["bytes"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
+            raise ValueError(f"corpus file {f} does not match its manifest hash: rebuild the corpus")
+        _VERIFIED.add(key)
+    return data
 
 
 def fixture_corpus(fixture: Path) -> dict[str, bytes]:

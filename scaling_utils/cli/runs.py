@@ -122,7 +122,9 @@ def _numbers(path: Path, df: pd.DataFrame, col: str, unit: str, offset: int) -> 
         is_bool = raw.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
         if is_bool.any():
             i = int(np.argmax(is_bool))
-            raise InputError(f"{path}: column {col!r}, {unit} {i + offset}: {raw.iloc[i]!r} is a boolean, not a number")
+            raise InputError(
+                f"{path}: column {col!r}, {unit} {i + offset}: {bool(raw.iloc[i])!r} is a boolean, not a number"
+            )
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -138,6 +140,12 @@ def _numbers(path: Path, df: pd.DataFrame, col: str, unit: str, offset: int) -> 
 
 def _check_derived(path: Path, out: pd.DataFrame, unit: str, offset: int) -> None:
     """Filled-in columns in range; plausible tokens per parameter at each run's end."""
+    # Early checkpoints of a learning curve may have seen fewer tokens than parameters; a run's end may not.
+    last = out.groupby("run")["D"].idxmax().to_numpy() if "run" in out else out.index.to_numpy()
+    problem = tokens_per_param_problem(out["N"].to_numpy()[last], out["D"].to_numpy()[last])
+    if problem is not None:
+        i, why = problem
+        raise InputError(f"{path}: {unit} {int(last[i]) + offset}: {why}")
     for role in ("D", "C"):
         low, high = PLAUSIBLE[role]
         bad = ~((out[role] >= low) & (out[role] <= high)).to_numpy()
@@ -146,12 +154,6 @@ def _check_derived(path: Path, out: pd.DataFrame, unit: str, offset: int) -> Non
             raise InputError(
                 f"{path}: " + out_of_range(f"{role} (from C = 6ND)", role, out[role].iloc[i], f"{unit} {i + offset}")
             )
-    # Early checkpoints of a learning curve may have seen fewer tokens than parameters; a run's end may not.
-    last = out.groupby("run")["D"].idxmax().to_numpy() if "run" in out else out.index.to_numpy()
-    problem = tokens_per_param_problem(out["N"].to_numpy()[last], out["D"].to_numpy()[last])
-    if problem is not None:
-        i, why = problem
-        raise InputError(f"{path}: {unit} {int(last[i]) + offset}: {why}")
 
 
 def read_runs(

@@ -69,7 +69,7 @@ class Bootstrap:
             return f"none of the {self.n_resamples} resamples could be fitted: no interval"
         tail = used * (1 - lv) / 2
         if tail < 5:
-            need = int(np.ceil(10 / (1 - lv)))
+            need = int(np.ceil(10 / (1 - lv) - 1e-9))
             return (
                 f"only {used} of {self.n_resamples} resamples were used: each end of the {100 * lv:.0f}% "
                 f"interval rests on {tail:.2g} resamples; use at least {need}"

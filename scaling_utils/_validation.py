@@ -37,7 +37,8 @@ def as_float_array(value: ArrayLike, name: str) -> NDArray[np.float64]:
 
 def _describe_bad(arr: NDArray[np.float64], mask: NDArray[np.bool_]) -> str:
     bad = arr[mask]
-    return f"{bad.flat[0]!r}" if bad.size == 1 else f"{bad.size} bad values, first {bad.flat[0]!r}"
+    first = float(bad.flat[0])
+    return f"{first!r}" if bad.size == 1 else f"{bad.size} bad values, first {first!r}"
 
 
 def as_positive(value: ArrayLike, name: str, *, allow_zero: bool = False) -> NDArray[np.float64]:

@@ -212,3 +212,11 @@ def test_approach_3_on_20k_rows_runs_under_a_2gb_address_space(tmp_path):
     res = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "approach 3" in res.stdout or "\n3 " in res.stdout
+
+
+def test_inference_optimum_of_an_extreme_law_is_an_error():
+    from scaling_utils.laws import inference_optimal
+
+    law = ChinchillaLaw(E=1.7, A=1.0, B=1.0, alpha=0.01, beta=0.01)
+    with pytest.raises(ValueError, match="needs more than exp\\(700\\) parameters"):
+        inference_optimal(law, 1.70001, 1e12)

@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit N_opt ∝ C^a (approaches 1 and 2) and L = E + A/N^alpha + B/D^beta (approach 3) "
         "to runs. Columns: (N, D, loss), (N, C, loss) or learning curves (run, N, tokens, loss); C = 6ND "
         "fills the missing one. Approach 1 uses learning curves, or each size's final losses across "
-        "budgets; approach 2 groups runs by compute (3 significant figures); approach 3 uses each run's "
-        "final point.",
+        "budgets; approach 2 groups runs by compute (within 0.5%, to 3 significant figures); approach 3 uses "
+        "each run's final point. Values must be plausible (parameters 1-1e16, tokens 1-1e18, loss up to "
+        "100), and C/6ND within --compute-count's range.",
     )
     f.add_argument("runs", type=Path, help="CSV (or JSON records) of runs")
     f.add_argument("--approach", choices=("all", "1", "2", "3"), default="all")

@@ -39,7 +39,7 @@ def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed:
     if len(usable) < 3:
         return None, (
             f"approach 2 needs >= 3 compute budgets with >= 3 sizes each; this file has {len(usable)} "
-            f"(budgets are compute values to 3 significant figures: {len(sizes)} distinct)"
+            f"(budgets are compute values within 0.5%, to 3 significant figures: {len(sizes)} distinct)"
         )
     sel = c.isin(usable)
     minima = fitting.isoflop_minima(finals["N"][sel], c[sel], finals["loss"][sel], window=window)

@@ -3,9 +3,9 @@
 Writes a CSV of ``--rows`` IsoFLOP-like runs drawn from a known law with 1% noise, then runs
 ``scaling-laws fit --approach 3`` on it in a child process whose address space is capped
 with ``resource.setrlimit(RLIMIT_AS)``, and prints the wall and CPU time and the peak
-resident memory. Measured (2 shared cores): 20k rows 35 s, 296 MB; 200k rows 844 s wall,
-325 MB peak, under a 2 GiB address-space limit (unchunked, one array of 4,500 starts x
-200k rows alone is 6.7 GiB).
+resident memory. Measured (2 shared cores): 20k rows 35 s, 296 MB; 200k rows 714 s wall
+(289 s CPU), 326 MB peak, under a 2 GiB address-space limit (unchunked, one array of
+4,500 starts x 200k rows alone is 6.7 GiB).
 
     python benchmarks/fit_memory.py --rows 200000 --limit-gb 2
 """

@@ -127,8 +127,7 @@ def fit_runs(args: argparse.Namespace) -> dict:
         fit, boot = out
         if len(boot.samples) == 0:
             result["skipped"][name] = (
-                f"approach {name}: none of the {boot.n_resamples} bootstrap resamples could be fitted, "
-                "so there is no interval"
+                f"none of the {boot.n_resamples} bootstrap resamples could be fitted, so there is no interval"
             )
             continue
         rec: dict = {"resamples_used": len(boot.samples), "notes": []}

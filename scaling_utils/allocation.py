@@ -98,7 +98,13 @@ def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) 
     d_inf = _nonneg_scalar(inference_tokens, "inference_tokens")
     if target <= law.E:
         raise ValueError(f"loss must be above the law's irreducible loss E = {law.E:.6g}, got {target!r}")
-    n_min = (law.A / (target - law.E)) ** (1.0 / law.alpha)
+    log_n_min = (math.log(law.A) - math.log(target - law.E)) / law.alpha
+    if log_n_min > 700:
+        raise ValueError(
+            f"loss {target!r} needs more than exp(700) parameters under this law: the target is too close to "
+            f"E = {law.E:.6g} for these constants"
+        )
+    n_min = math.exp(log_n_min)
 
     def tokens(n: np.ndarray) -> np.ndarray:
         return (law.B / (target - law.E - law.A / n**law.alpha)) ** (1.0 / law.beta)
@@ -117,6 +123,11 @@ def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) 
     )
     n = float(n_min * (1.0 + math.exp(res.x)))
     d = float(tokens(np.array([n]))[0])
+    if not (math.isfinite(n) and math.isfinite(d) and math.isfinite(6.0 * n * d + 2.0 * n * d_inf)):
+        raise ValueError(
+            f"no finite optimum for loss {target!r} under this law (N = {n:.3g}, D = {d:.3g}): "
+            "the law's constants or the target are too extreme"
+        )
     return InferenceOptimum(
         N=n, D=d, loss=target, inference_tokens=d_inf, training_flops=6.0 * n * d, inference_flops=2.0 * n * d_inf
     )

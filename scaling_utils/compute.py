@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scaling_utils._validation import as_positive, broadcast, scalar_or_array
+from scaling_utils._validation import as_positive, as_positive_int, broadcast, finite_result, scalar_or_array
 
 __all__ = [
     "PF_DAY",
@@ -59,7 +59,9 @@ def training_flops(N: ArrayLike, D: ArrayLike) -> FloatOrArray:
     '5.04e+23'
     """
     n, d = broadcast(N=as_positive(N, "N"), D=as_positive(D, "D"))
-    return scalar_or_array(6.0 * n * d)
+    with np.errstate(over="ignore"):
+        c = 6.0 * n * d
+    return scalar_or_array(finite_result(c, "training_flops: 6 N D"))
 
 
 def pf_days(flops: ArrayLike) -> FloatOrArray:
@@ -85,9 +87,15 @@ def flops_from_pf_days(pf_days: ArrayLike) -> FloatOrArray:
 
 
 def _resolve_shape(d_model: NDArray[np.float64], d_ff: ArrayLike | None, d_attn: ArrayLike | None):
-    ff = 4.0 * d_model if d_ff is None else as_positive(d_ff, "d_ff")
-    attn = d_model if d_attn is None else as_positive(d_attn, "d_attn")
+    """Default ``d_ff = 4 d_model`` and ``d_attn = d_model``; given widths must be whole numbers."""
+    ff = 4.0 * d_model if d_ff is None else as_positive_int(d_ff, "d_ff")
+    attn = d_model if d_attn is None else as_positive_int(d_attn, "d_attn")
     return ff, attn
+
+
+def _checked(value: NDArray[np.float64], what: str) -> FloatOrArray:
+    """A finite result as a float or array (inputs so large that it overflows are a ValueError)."""
+    return scalar_or_array(finite_result(value, what))
 
 
 def non_embedding_params(
@@ -98,13 +106,13 @@ def non_embedding_params(
     Parameters
     ----------
     n_layer : array_like
-        Number of layers, > 0.
+        Number of layers, a whole number > 0.
     d_model : array_like
-        Residual stream width, > 0.
+        Residual stream width, a whole number > 0.
     d_ff : array_like, optional
-        Feed-forward width; default ``4 * d_model``.
+        Feed-forward width, a whole number; default ``4 * d_model``.
     d_attn : array_like, optional
-        Total attention width (``n_head * d_head``); default ``d_model``.
+        Total attention width (``n_head * d_head``), a whole number; default ``d_model``.
 
     Returns
     -------
@@ -123,11 +131,12 @@ def non_embedding_params(
     >>> non_embedding_params(96, 12288) / 1e9  # GPT-3 175B shape
     173.946175488
     """
-    nl = as_positive(n_layer, "n_layer")
-    dm = as_positive(d_model, "d_model")
+    nl = as_positive_int(n_layer, "n_layer")
+    dm = as_positive_int(d_model, "d_model")
     ff, attn = _resolve_shape(dm, d_ff, d_attn)
     nl, dm, ff, attn = broadcast(n_layer=nl, d_model=dm, d_ff=ff, d_attn=attn)
-    return scalar_or_array(2.0 * nl * dm * (2.0 * attn + ff))
+    with np.errstate(over="ignore"):
+        return _checked(2.0 * nl * dm * (2.0 * attn + ff), "non_embedding_params")
 
 
 def chinchilla_flops(
@@ -157,9 +166,10 @@ def chinchilla_flops(
     Parameters
     ----------
     n_layer, d_model, n_head : array_like
-        Layers, width and attention heads, > 0.
+        Layers, width and attention heads, whole numbers > 0.
     d_head : array_like, optional
-        Key/query size per head ``k``; default ``d_model / n_head``.
+        Key/query size per head ``k``; default ``d_model / n_head`` (then ``d_model`` must
+        be divisible by ``n_head``).
     d_ff : array_like, optional
         Feed-forward width; default ``4 * d_model``.
     vocab_size : array_like, default 32,000
@@ -184,13 +194,21 @@ def chinchilla_flops(
     >>> f"{c:.3g}"
     '5.68e+23'
     """
-    nl = as_positive(n_layer, "n_layer")
-    d = as_positive(d_model, "d_model")
-    h = as_positive(n_head, "n_head")
-    k = d / h if d_head is None else as_positive(d_head, "d_head")
-    ff = 4.0 * d if d_ff is None else as_positive(d_ff, "d_ff")
-    v = as_positive(vocab_size, "vocab_size")
-    s = as_positive(seq_len, "seq_len")
+    nl = as_positive_int(n_layer, "n_layer")
+    d = as_positive_int(d_model, "d_model")
+    h = as_positive_int(n_head, "n_head")
+    if d_head is None:
+        d, h = broadcast(d_model=d, n_head=h)
+        if (d % h != 0).any():
+            i = int(np.argmax(d % h != 0))
+            raise ValueError(
+                f"d_model must be divisible by n_head (or give d_head), got d_model {d.flat[i]:g} and n_head "
+                f"{h.flat[i]:g}"
+            )
+    k = d / h if d_head is None else as_positive_int(d_head, "d_head")
+    ff = 4.0 * d if d_ff is None else as_positive_int(d_ff, "d_ff")
+    v = as_positive_int(vocab_size, "vocab_size")
+    s = as_positive_int(seq_len, "seq_len")
     nl, d, h, k, ff, v, s = broadcast(n_layer=nl, d_model=d, n_head=h, d_head=k, d_ff=ff, vocab_size=v, seq_len=s)
     kh = k * h
     embeddings = 2 * s * v * d
@@ -200,10 +218,11 @@ def chinchilla_flops(
     forward = embeddings + nl * (attention + dense) + logits
     per_sequence = 3.0 * forward
     if tokens is None:
-        return scalar_or_array(per_sequence)
+        return _checked(per_sequence, "chinchilla_flops")
     t = as_positive(tokens, "tokens")
     per_sequence, s, t = broadcast(per_sequence=per_sequence, seq_len=s, tokens=t)
-    return scalar_or_array(per_sequence * t / s)
+    with np.errstate(over="ignore"):
+        return _checked(per_sequence * t / s, "chinchilla_flops")
 
 
 def kaplan_flops_per_token(
@@ -223,13 +242,14 @@ def kaplan_flops_per_token(
     >>> kaplan_flops_per_token(2, 64, 128)
     688128.0
     """
-    nl = as_positive(n_layer, "n_layer")
-    dm = as_positive(d_model, "d_model")
-    ctx = as_positive(n_ctx, "n_ctx")
+    nl = as_positive_int(n_layer, "n_layer")
+    dm = as_positive_int(d_model, "d_model")
+    ctx = as_positive_int(n_ctx, "n_ctx")
     ff, attn = _resolve_shape(dm, d_ff, d_attn)
     n = non_embedding_params(nl, dm, ff, attn)
     nl, ctx, attn, n = broadcast(n_layer=nl, n_ctx=ctx, d_attn=attn, N=np.asarray(n))
-    return scalar_or_array(6.0 * n + 6.0 * nl * ctx * attn)
+    with np.errstate(over="ignore"):
+        return _checked(6.0 * n + 6.0 * nl * ctx * attn, "kaplan_flops_per_token")
 
 
 def params_with_head(
@@ -248,9 +268,9 @@ def params_with_head(
     >>> params_with_head(2, 16)  # 6,144 non-embedding + 4,096 head
     10240.0
     """
-    vocab_ = as_positive(vocab, "vocab")
+    vocab_ = as_positive_int(vocab, "vocab")
     n = np.asarray(non_embedding_params(n_layer, d_model, d_ff))
-    dm = as_positive(d_model, "d_model")
+    dm = as_positive_int(d_model, "d_model")
     n, dm, vocab_ = broadcast(N=n, d_model=dm, vocab=vocab_)
     return scalar_or_array(n + vocab_ * dm)
 
@@ -278,9 +298,9 @@ def flops_per_token_with_head(
     >>> flops_per_token_with_head(2, 64, 128) - kaplan_flops_per_token(2, 64, 128)
     98304.0
     """
-    nl = as_positive(n_layer, "n_layer")
-    dm = as_positive(d_model, "d_model")
-    ctx = as_positive(n_ctx, "n_ctx")
+    nl = as_positive_int(n_layer, "n_layer")
+    dm = as_positive_int(d_model, "d_model")
+    ctx = as_positive_int(n_ctx, "n_ctx")
     n = np.asarray(params_with_head(nl, dm, d_ff, vocab))
     nl, dm, ctx, n = broadcast(n_layer=nl, d_model=dm, n_ctx=ctx, N=n)
     return scalar_or_array(6.0 * n + 6.0 * nl * ctx * dm)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scaling_utils import fitting
+from scaling_utils._validation import group_budgets
 from scaling_utils.cli.runs import InputError, read_runs
 
 __all__ = ["fit_runs", "plot_fit", "print_fit", "versions"]
@@ -23,8 +24,12 @@ def _finals(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _budgets(c: pd.Series) -> pd.Series:
-    """Compute values grouped to 3 significant figures (IsoFLOP budgets are nominal)."""
-    return c.map(lambda v: float(f"{v:.3g}"))
+    """Compute values grouped within 0.5%, labelled by the smallest to 3 significant figures.
+
+    IsoFLOP budgets are nominal: ``C`` recomputed as ``6ND`` varies in the last digits.
+    """
+    grouped = pd.Series(group_budgets(c.to_numpy(dtype=float), rtol=5e-3), index=c.index)
+    return grouped.map(lambda v: float(f"{v:.3g}"))
 
 
 def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed: int, level: float):
@@ -34,7 +39,7 @@ def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed:
     if len(usable) < 3:
         return None, (
             f"approach 2 needs >= 3 compute budgets with >= 3 sizes each; this file has {len(usable)} "
-            f"(budgets are compute values to 3 significant figures: {len(sizes)} distinct)"
+            f"(budgets are compute values within 0.5%, to 3 significant figures: {len(sizes)} distinct)"
         )
     sel = c.isin(usable)
     minima = fitting.isoflop_minima(finals["N"][sel], c[sel], finals["loss"][sel], window=window)
@@ -50,10 +55,13 @@ def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed:
             f"approach 2 needs >= 3 budgets with an interior minimum; {len(minima) - len(edge)} have one, "
             f"and the parabola's vertex lies outside the sizes at budgets {', '.join(where)}"
         )
-    fit = fitting.fit_isoflop(finals["N"][sel], c[sel], finals["loss"][sel], window=window)
-    boot = fitting.bootstrap_isoflop(
-        finals["N"][sel], c[sel], finals["loss"][sel], window=window, n_resamples=n_resamples, seed=seed
-    )
+    try:
+        fit = fitting.fit_isoflop(finals["N"][sel], c[sel], finals["loss"][sel], window=window)
+        boot = fitting.bootstrap_isoflop(
+            finals["N"][sel], c[sel], finals["loss"][sel], window=window, n_resamples=n_resamples, seed=seed
+        )
+    except ValueError as err:
+        return None, f"approach 2 cannot run: {err}"
     return (fit, boot), None
 
 
@@ -78,17 +86,20 @@ def _approach1(runs: pd.DataFrame, n_resamples: int, seed: int):
 def _approach3(finals: pd.DataFrame, n_resamples: int, seed: int):
     if len(finals) < 10:
         return None, f"approach 3 fits 5 constants and needs >= 10 runs; this file has {len(finals)}"
-    fit = fitting.fit_chinchilla(finals["N"], finals["D"], finals["loss"])
-    boot = fitting.bootstrap_chinchilla(
-        finals["N"], finals["D"], finals["loss"], n_resamples=n_resamples, seed=seed, fit=fit
-    )
+    try:
+        fit = fitting.fit_chinchilla(finals["N"], finals["D"], finals["loss"])
+        boot = fitting.bootstrap_chinchilla(
+            finals["N"], finals["D"], finals["loss"], n_resamples=n_resamples, seed=seed, fit=fit
+        )
+    except ValueError as err:
+        return None, f"approach 3 cannot run: {err}"
     return (fit, boot), None
 
 
 def fit_runs(args: argparse.Namespace) -> dict:
     """Read the runs file named in ``args`` and fit what it asks; a JSON-ready summary."""
     columns = {"N": args.params_column, "D": args.tokens_column, "C": args.compute_column, "loss": args.loss_column}
-    runs = read_runs(args.runs, columns)
+    runs = read_runs(args.runs, columns, getattr(args, "compute_count", "full"))
     finals = _finals(runs)
     at = args.at_compute if args.at_compute is not None else float(finals["C"].max())
     wanted = ["1", "2", "3"] if args.approach == "all" else [args.approach]
@@ -114,19 +125,38 @@ def fit_runs(args: argparse.Namespace) -> dict:
             result["skipped"][name] = why
             continue
         fit, boot = out
-        rec: dict = {"resamples_used": len(boot.samples)}
+        if len(boot.samples) == 0:
+            result["skipped"][name] = (
+                f"none of the {boot.n_resamples} bootstrap resamples could be fitted, so there is no interval"
+            )
+            continue
+        rec: dict = {"resamples_used": len(boot.samples), "notes": []}
         names = ["a", "b"] if name != "3" else ["a", "b", "E", "A", "B", "alpha", "beta"]
         for q in names:
             lo, hi = boot.interval(q, args.level)
             rec[q] = {"estimate": float(boot.point[q]), "low": lo, "high": hi}
+            note = boot.interval_note(q, args.level)
+            if note and q in ("a", "E"):
+                rec["notes"].append(note)
+        uncovered = fit.minima.attrs.get("uncovered") if name == "1" else None
+        if uncovered:
+            spans = ", ".join(f"{lo:.3g} to {hi:.3g}" for lo, hi in uncovered)
+            rec["notes"].append(f"no training curve covers compute {spans} FLOPs: the envelope skips it")
         if name == "3":
             law = fit.law
             rec["converged"] = bool(fit.converged)
+            if not fit.converged:
+                rec["notes"].append(fit.message)
             n_opt, d_opt = law.compute_optimal(at)
         else:
             rec["converged"] = True
             n_opt = float(fit.power_law.predict(at))
             d_opt = at / (6.0 * n_opt)
+        if not (np.isfinite(n_opt) and np.isfinite(d_opt) and n_opt > 0 and d_opt > 0):
+            raise InputError(
+                f"{args.runs}: approach {name}'s law gives a non-finite optimum at --at-compute {at:.3g} "
+                f"(N = {n_opt:.3g}, D = {d_opt:.3g}); the fit is degenerate"
+            )
         rec["optimum"] = {"N": float(n_opt), "D": float(d_opt), "tokens_per_parameter": float(d_opt / n_opt)}
         result["approaches"][name] = rec
         result.setdefault("_fits", {})[name] = fit
@@ -150,6 +180,11 @@ def print_fit(result: dict, out) -> None:
                 print(f"{name:<9} {q:<8} {r['estimate']:>11.4g}   {r['low']:.4g} to {r['high']:.4g}", file=out)
         if not rec["converged"]:
             print(f"{name:<9} NOT CONVERGED: do not use these numbers", file=out)
+    print(f"\nResamples used (of {result['resamples']}):", file=out)
+    for name, rec in result["approaches"].items():
+        print(f"  approach {name}: {rec['resamples_used']}", file=out)
+        for note in rec["notes"]:
+            print(f"  approach {name}: note: {note}", file=out)
     print(f"\nCompute-optimal allocation at C = {result['at_compute']:.3g} FLOPs:", file=out)
     print(f"{'approach':<9} {'N_opt':>11} {'D_opt':>11} {'D/N':>8}", file=out)
     for name, rec in result["approaches"].items():

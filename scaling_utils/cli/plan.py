@@ -7,6 +7,10 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from scaling_utils._validation import PLAUSIBLE
 from scaling_utils.cli.runs import InputError
 from scaling_utils.laws import (
     BESIROGLU_2024,
@@ -55,6 +59,8 @@ def _law(spec: str) -> ChinchillaLaw | DataConstrainedLaw:
     unknown = sorted(set(data) - {"E", "A", "B", "alpha", "beta", "name"})
     if unknown:
         raise InputError(f"{path}: unknown keys {unknown}")
+    if "name" in data and not isinstance(data["name"], str):
+        raise InputError(f"{path}: name must be a string, got {data['name']!r}")
     for k in ("E", "A", "B", "alpha", "beta"):
         v = data[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
@@ -80,12 +86,26 @@ def make_plan(args: argparse.Namespace) -> dict:
         if constrained
         else chosen
     )
-    if constrained and args.unique_tokens is not None:
+    capped = constrained and args.unique_tokens is not None
+    if capped:
         n, d = chosen.compute_optimal(c, args.unique_tokens)
         loss = float(chosen.loss(n, d, args.unique_tokens))
     else:
         n, d = law.compute_optimal(c)
         loss = float(law.loss(n, d))
+    if not (n >= 1 and d >= 1):  # NaN too
+        raise InputError(
+            f"--compute {c:g} FLOPs gives a compute-optimal model of {float(n):.3g} parameters and {float(d):.3g} "
+            f"tokens under {chosen.name}: below one parameter or token the law means nothing "
+            f"(it needs --compute >= {_smallest_compute(law):.3g})"
+        )
+    _finite(f"the plan at --compute {c:g}", n=n, d=d, loss=loss)
+    low, high = PLAUSIBLE["loss"]
+    if not low <= loss <= high:
+        raise InputError(
+            f"{chosen.name} predicts a loss of {loss:.4g} at --compute {c:g}, outside the plausible {low:g} to "
+            f"{high:g}: the law's constants are too extreme"
+        )
     constants = law.constants() | ({"R_D*": chosen.rd_star, "R_N*": chosen.rn_star} if constrained else {})
     plan = {
         "law": chosen.name,
@@ -104,8 +124,13 @@ def make_plan(args: argparse.Namespace) -> dict:
         target = args.loss if args.loss is not None else plan["loss"]
         if target <= law.E:
             raise InputError(f"--loss {target:g} is unreachable: the law's irreducible loss is E = {law.E:.4g}")
-        chin = inference_optimal(law, target, 0.0)
-        inf = inference_optimal(law, target, args.inference_tokens)
+        if capped:
+            chin = _capped_inference(chosen, target, args.unique_tokens, 0.0)
+            inf = _capped_inference(chosen, target, args.unique_tokens, args.inference_tokens)
+        else:
+            chin = inference_optimal(law, target, 0.0)
+            inf = inference_optimal(law, target, args.inference_tokens)
+        _finite("the inference-aware plan", n=inf.N, d=inf.D, chinchilla_n=chin.N, chinchilla_d=chin.D)
         plan["inference"] = {
             "inference_tokens": args.inference_tokens,
             "loss": target,
@@ -122,27 +147,100 @@ def make_plan(args: argparse.Namespace) -> dict:
                 "total_flops": inf.total_flops,
             },
         }
+        if capped:
+            plan["inference"]["unique_tokens"] = args.unique_tokens
     if args.loss is not None:
         plan["target_loss"] = args.loss
         if args.loss <= law.E:
             plan["target_note"] = f"unreachable: the law's irreducible loss is E = {law.E:.4g}"
         else:
             plan["compute_for_target"] = float(_compute_for_loss(law, args.loss))
+            if capped:
+                plan["target_note"] = (
+                    f"needs C = {plan['compute_for_target']:.4g} FLOPs with unlimited unique data "
+                    f"(with {args.unique_tokens:.3g} unique tokens, see the inference table's Chinchilla row)"
+                )
     return plan
 
 
+def _smallest_compute(law: ChinchillaLaw) -> float:
+    """The compute at which the optimum first has one parameter and one token."""
+    a, b = law.exponents
+    return 6.0 * max(law.G ** (-1.0 / a), law.G ** (1.0 / b))
+
+
+def _finite(what: str, **values: float) -> None:
+    """An InputError naming the first non-finite value: the law is too extreme for the budget."""
+    for k, v in values.items():
+        if not math.isfinite(float(v)):
+            raise InputError(f"{what}: {k} = {v} is not finite; the law's constants are too extreme")
+
+
 def _compute_for_loss(law: ChinchillaLaw, target: float) -> float:
-    """Compute at which the law's optimal loss equals ``target`` (bisection in log C)."""
-    lo, hi = 1e0, 1e40
-    if law.optimal_loss(hi) > target:
-        return math.inf
-    for _ in range(200):
-        mid = math.sqrt(lo * hi)
-        if law.optimal_loss(mid) > target:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    """Compute at which the law's optimal loss equals ``target``, in closed form.
+
+    At the optimum both terms scale as ``(C/6)^-g`` with ``g = alpha beta / (alpha + beta)``:
+    ``L_opt(C) - E = K (C/6)^-g`` with ``K = A G^-alpha + B G^beta``, so every target above
+    ``E`` is within reach; one beyond float64's range is an InputError that says how far.
+    """
+    g = law.alpha * law.beta / (law.alpha + law.beta)
+    k = law.A * law.G ** (-law.alpha) + law.B * law.G**law.beta
+    log10_c = math.log10(6.0) + (math.log10(k) - math.log10(target - law.E)) / g
+    if log10_c > 308:
+        raise InputError(
+            f"--loss {target:g} needs about 10^{log10_c:.0f} FLOPs under {law.name}: beyond any budget "
+            f"(the law's irreducible loss is E = {law.E:.4g})"
+        )
+    return 10.0**log10_c
+
+
+_UNREACHABLE = 1e300
+"""The cost of a size that cannot reach the target (finite, so the scalar search stays finite)."""
+
+
+class _Capped:
+    """An inference-aware optimum under a data cap (the fields :func:`make_plan` reads)."""
+
+    def __init__(self, n: float, d: float, d_inf: float) -> None:
+        self.N, self.D = n, d
+        self.training_flops = 6.0 * n * d
+        self.total_flops = self.training_flops + 2.0 * n * d_inf
+
+
+def _capped_inference(law: DataConstrainedLaw, target: float, unique: float, d_inf: float) -> _Capped:
+    """Minimise ``6 N D + 2 N D_inf`` subject to the data-constrained loss equal to ``target``.
+
+    For each ``N`` the tokens that reach ``target`` from ``unique`` unique tokens are found by
+    bisection in ``log D`` (the loss falls with ``D``, towards a floor set by repetition);
+    ``log N`` is searched on a grid, then by bounded scalar minimisation.
+    """
+
+    def tokens(log_n: float) -> float:
+        n = math.exp(log_n)
+        lo, hi = 0.0, 80.0  # log D from 1 to 5e34 tokens
+        if float(law.loss(n, math.exp(hi), unique)) > target:
+            return math.inf
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if float(law.loss(n, math.exp(mid), unique)) > target else (lo, mid)
+        return math.exp(hi)
+
+    def cost(log_n: float) -> float:
+        d = tokens(log_n)
+        n = math.exp(log_n)
+        return math.log(6.0 * n * d + 2.0 * n * d_inf) if math.isfinite(d) else _UNREACHABLE
+
+    grid = np.linspace(0.0, 80.0, 161)
+    values = np.array([cost(x) for x in grid])
+    if not (values < _UNREACHABLE).any():
+        raise InputError(
+            f"--loss {target:g} is out of reach with {unique:.3g} unique tokens under {law.name}: "
+            "repeating them cannot lower the loss that far"
+        )
+    k = int(np.argmin(values))
+    res = minimize_scalar(cost, bounds=(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]), method="bounded")
+    log_n = float(res.x) if res.fun <= values[k] else float(grid[k])
+    return _Capped(math.exp(log_n), tokens(log_n), d_inf)
 
 
 def print_plan(plan: dict, out) -> None:
@@ -172,6 +270,10 @@ def print_plan(plan: dict, out) -> None:
             "(Sardana et al. 2024: minimise 6ND + 2N D_inf):",
             file=out,
         )
+        if "unique_tokens" in i:
+            print(
+                f"  (both rows drawn from {i['unique_tokens']:.3g} unique tokens: the data-constrained law)", file=out
+            )
         print(f"{'':<16} {'N':>10} {'D':>10} {'D/N':>7} {'train FLOPs':>12} {'total FLOPs':>12}", file=out)
         for name, key in (("Chinchilla", "chinchilla"), ("inference-aware", "inference_aware")):
             r = i[key]

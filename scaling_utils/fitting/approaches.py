@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from scaling_utils._validation import check_int, paired
+from scaling_utils._validation import check_int, group_budgets, paired, plausible
 from scaling_utils.fitting.power_law import PowerLawFit, fit_power_law
 from scaling_utils.fitting.result import param_table
 
@@ -22,7 +22,9 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
     ----------
     N, C, loss : array_like
         Parameters, training FLOPs (the budget; runs of one budget share the same value)
-        and final loss of each run. Each budget needs at least 3 distinct sizes.
+        and final loss of each run. Each budget needs at least 3 distinct sizes. Values of
+        ``C`` within a relative 1e-6 of each other are one budget (``C`` recomputed as
+        ``6 N D`` carries float noise); the budget is labelled by its smallest value.
     window : int, optional
         Fit each parabola only to the ``window`` sizes nearest (in rank) to the budget's
         lowest observed loss, instead of to all of them: a parabola is a good description
@@ -51,8 +53,11 @@ def isoflop_minima(N: ArrayLike, C: ArrayLike, loss: ArrayLike, *, window: int |
     [[1e+19, False], [1e+20, False]]
     """
     n, c, l = paired(3, N=N, C=C, loss=loss)
+    plausible(n, "N", "N")
+    plausible(l, "loss", "loss")
     if window is not None:
         window = check_int(window, "window", 3)
+    c = group_budgets(c)
     rows = []
     for budget in np.unique(c):
         sel = c == budget
@@ -121,6 +126,10 @@ def envelope_minima(
         ``C, N_opt, D_opt (= C / 6 N_opt), loss_opt`` per grid value, and ``at_edge``: the
         winner is the smallest or the largest of the curves present at that compute, so the
         true optimum may lie beyond the sizes tried (:func:`fit_envelope` can leave these out).
+        Grid values that no curve covers (curves of disjoint ranges, as sizes trained at a
+        few budgets give) are left out and listed in ``attrs["uncovered"]`` as
+        ``(first, last)`` compute values; fewer than 2 covered values is a ValueError naming
+        the uncovered range.
 
     Examples
     --------
@@ -134,6 +143,8 @@ def envelope_minima(
     True
     """
     n, f, l = paired(4, N=N, flops=flops, loss=loss)
+    plausible(n, "N", "N")
+    plausible(l, "loss", "loss")
     n_grid = check_int(n_grid, "n_grid", 2)
     runs = n if run is None else np.asarray(run)
     if runs.shape != n.shape:
@@ -142,12 +153,18 @@ def envelope_minima(
     if len(curves) < 2:
         raise ValueError(f"need at least 2 training curves, got {len(curves)}")
     grid, table = _envelope_table(curves, n_grid)
-    best = np.nanargmin(np.where(np.isnan(table), np.inf, table), axis=0)
-    n_opt = sizes[best]
     present = ~np.isnan(table)
+    covered = present.any(axis=0)
+    uncovered = _gaps(grid, covered)
+    if covered.sum() < 2:
+        spans = ", ".join(f"{lo:.3g} to {hi:.3g}" for lo, hi in uncovered)
+        raise ValueError(f"no training curve covers compute {spans} FLOPs: too little of the range is covered")
+    grid, table, present = grid[covered], table[:, covered], present[:, covered]
+    best = np.argmin(np.where(present, table, np.inf), axis=0)
+    n_opt = sizes[best]
     smallest = np.array([sizes[present[:, j]].min() for j in range(grid.size)])
     largest = np.array([sizes[present[:, j]].max() for j in range(grid.size)])
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "C": grid,
             "N_opt": n_opt,
@@ -156,6 +173,22 @@ def envelope_minima(
             "at_edge": (n_opt == smallest) | (n_opt == largest),
         }
     )
+    out.attrs["uncovered"] = uncovered
+    return out
+
+
+def _gaps(grid: NDArray[np.float64], covered: NDArray[np.bool_]) -> list[tuple[float, float]]:
+    """``(first, last)`` grid values of each run of grid points that no curve covers."""
+    spans, start = [], None
+    for j, ok in enumerate(covered):
+        if not ok and start is None:
+            start = j
+        if ok and start is not None:
+            spans.append((float(grid[start]), float(grid[j - 1])))
+            start = None
+    if start is not None:
+        spans.append((float(grid[start]), float(grid[-1])))
+    return spans
 
 
 def _curves(n, f, l, runs):

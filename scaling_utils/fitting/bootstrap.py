@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from scaling_utils._validation import check_int, check_level, paired, positive_scalar
+from scaling_utils._validation import check_int, check_level, group_budgets, paired, positive_scalar
 from scaling_utils.fitting._lbfgs import minimize_batch
 from scaling_utils.fitting.approaches import _curves, _envelope_table, _window, fit_envelope, fit_isoflop
-from scaling_utils.fitting.parametric import ChinchillaFit, _make_fun_grad, fit_chinchilla
+from scaling_utils.fitting.parametric import CHUNK_ELEMENTS, ChinchillaFit, _make_fun_grad, fit_chinchilla
 
 # ------------------------------------------------------------------------ bootstrap
 
@@ -48,6 +48,41 @@ class Bootstrap:
             raise ValueError(f"name must be one of {list(self.samples.columns)}, got {name!r}")
         lo, hi = np.percentile(self.samples[name], [50 * (1 - lv), 50 * (1 + lv)])
         return float(lo), float(hi)
+
+    @property
+    def n_used(self) -> int:
+        """Resamples that gave a fit (rows of ``samples``)."""
+        return len(self.samples)
+
+    def interval_note(self, name: str, level: float = 0.95) -> str | None:
+        """Why the interval of ``name`` at ``level`` should not be read at face value, or None.
+
+        Two reasons: too few resamples beyond each end (fewer than 5), or an interval that
+        excludes the estimate (the resamples that could be fitted are a biased subset, or
+        the bootstrap distribution lies to one side of the full-data fit).
+        """
+        lv = check_level(level)
+        if name not in self.samples:
+            raise ValueError(f"name must be one of {list(self.samples.columns)}, got {name!r}")
+        used = self.n_used
+        if used == 0:
+            return f"none of the {self.n_resamples} resamples could be fitted: no interval"
+        tail = used * (1 - lv) / 2
+        if tail < 5:
+            need = int(np.ceil(10 / (1 - lv) - 1e-9))
+            return (
+                f"only {used} of {self.n_resamples} resamples were used: each end of the {100 * lv:.0f}% "
+                f"interval rests on {tail:.2g} resamples; use at least {need}"
+            )
+        lo, hi = self.interval(name, lv)
+        est = self.point[name]
+        if not lo <= est <= hi:
+            return (
+                f"the {100 * lv:.0f}% interval of {name} ({lo:.4g} to {hi:.4g}) excludes its estimate {est:.4g}: "
+                f"{used} of {self.n_resamples} resamples were used, and those that could be fitted lie to "
+                "one side of the full-data fit (a biased subset), so the interval understates the uncertainty"
+            )
+        return None
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """Estimate and interval of every quantity."""
@@ -94,12 +129,22 @@ def bootstrap_chinchilla(
     delta = positive_scalar(delta, "delta")
     if fit is None:
         fit = fit_chinchilla(n, d, l, delta=delta)
+    max_iter = check_int(max_iter, "max_iter", 1)
     rng = np.random.default_rng(seed)
-    counts = _resample_counts(rng, n.size, n_resamples)
-    fun_grad = _make_fun_grad(np.log(n), np.log(d), np.log(l), delta, weights=counts)
-    x0 = np.tile(np.asarray(fit.theta), (n_resamples, 1))
-    res = minimize_batch(fun_grad, x0, max_iter=check_int(max_iter, "max_iter", 1))
-    th = res.x
+    ln_n, ln_d, ln_l = np.log(n), np.log(d), np.log(l)
+    # Resamples in chunks of about CHUNK_ELEMENTS weights: memory stays bounded at any size, and
+    # the counts are drawn from the one generator in order, so the result does not depend on it.
+    step = max(1, CHUNK_ELEMENTS // n.size)
+    th, fun, conv = [], [], []
+    for start in range(0, n_resamples, step):
+        counts = _resample_counts(rng, n.size, min(step, n_resamples - start))
+        fun_grad = _make_fun_grad(ln_n, ln_d, ln_l, delta, weights=counts)
+        res = minimize_batch(fun_grad, np.tile(np.asarray(fit.theta), (counts.shape[0], 1)), max_iter=max_iter)
+        th.append(res.x)
+        fun.append(res.fun)
+        conv.append(res.converged)
+    th = np.concatenate(th)
+    res_fun, res_converged = np.concatenate(fun), np.concatenate(conv)
     alpha, beta = th[:, 3], th[:, 4]
     with np.errstate(over="ignore"):  # a resample that ran off to an infinite scale is dropped below
         e_a_b = np.exp(th[:, [2, 0, 1]])
@@ -114,9 +159,9 @@ def bootstrap_chinchilla(
             "b": alpha / (alpha + beta),
         }
     )
-    ok = np.isfinite(res.fun) & (alpha > 0) & (beta > 0) & np.isfinite(e_a_b).all(axis=1)
-    unconverged = ok & ~res.converged
-    ok &= res.converged
+    ok = np.isfinite(res_fun) & (alpha > 0) & (beta > 0) & np.isfinite(e_a_b).all(axis=1)
+    unconverged = ok & ~res_converged
+    ok &= res_converged
     law = fit.law
     point = {
         "E": law.E,
@@ -148,6 +193,32 @@ def _batched_loglog_slope(x: NDArray[np.float64], y: NDArray[np.float64], w: NDA
         return sxy / sxx
 
 
+def _distinct_drawn(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Per resample (row of ``w``), how many distinct values of ``x`` it drew; O(R k) memory."""
+    _, inverse = np.unique(x, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) > 0])
+    return np.maximum.reduceat((w[:, order] > 0).astype(np.int8), starts, axis=1).sum(axis=1)
+
+
+def _solve_or_nan(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Solve the stacked 3x3 systems ``a x = b``; a singular one gives NaN, not an error.
+
+    Densely sampled sizes give nearly equal ``log N`` and normal equations that are
+    singular to working precision for some resamples; those resamples drop that budget.
+    """
+    try:
+        return np.linalg.solve(a, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        out = np.full(b.shape, np.nan)
+        for i in range(a.shape[0]):
+            try:
+                out[i] = np.linalg.solve(a[i], b[i])
+            except np.linalg.LinAlgError:
+                continue
+        return out
+
+
 def bootstrap_isoflop(
     N: ArrayLike,
     C: ArrayLike,
@@ -162,7 +233,10 @@ def bootstrap_isoflop(
     A resample whose parabola for some budget has no interior minimum drops that budget;
     a resample left with fewer than 3 budgets is discarded (counted in ``n_resamples``).
     With ``window``, each budget's window of sizes is chosen once, on the full data, and
-    resampled within.
+    resampled within. Budgets are grouped as in :func:`isoflop_minima`; a resample whose
+    normal equations are singular (densely sampled sizes) drops that budget instead of
+    failing. ``Bootstrap.n_used`` says how many resamples were used and
+    :meth:`Bootstrap.interval_note` whether the interval can be read at face value.
 
     Returns
     -------
@@ -174,6 +248,7 @@ def bootstrap_isoflop(
     seed = check_int(seed, "seed", 0)
     point = fit_isoflop(n, c, l, window=window)
     rng = np.random.default_rng(seed)
+    c = group_budgets(c)
     budgets = np.unique(c)
     n_opt = np.full((n_resamples, budgets.size), np.nan)
     for j, budget in enumerate(budgets):
@@ -183,10 +258,9 @@ def bootstrap_isoflop(
         design = np.stack([np.ones_like(x), x, x * x], axis=1)  # (k, 3)
         xtwx = np.einsum("rk,ki,kj->rij", w, design, design)
         xtwy = np.einsum("rk,ki,k->ri", w, design, y)
-        distinct = ((w > 0)[:, :, None] & (x[None, :, None] == np.unique(x)[None, None, :])).any(axis=1).sum(axis=1)
-        solvable = distinct >= 3
+        solvable = _distinct_drawn(x, w) >= 3
         coef = np.full((n_resamples, 3), np.nan)
-        coef[solvable] = np.linalg.solve(xtwx[solvable], xtwy[solvable][:, :, None])[:, :, 0]
+        coef[solvable] = _solve_or_nan(xtwx[solvable], xtwy[solvable])
         with np.errstate(invalid="ignore", divide="ignore"):
             xv = -coef[:, 1] / (2 * coef[:, 2])
         interior = solvable & (coef[:, 2] > 0) & (xv >= x.min()) & (xv <= x.max())
@@ -194,7 +268,7 @@ def bootstrap_isoflop(
     w = np.isfinite(n_opt).astype(np.float64)
     enough = w.sum(axis=1) >= 3
     slope = _batched_loglog_slope(np.broadcast_to(budgets, n_opt.shape), np.nan_to_num(n_opt, nan=1.0), w)
-    a = slope[enough]
+    a = slope[enough & np.isfinite(slope)]
     samples = pd.DataFrame({"a": a, "b": 1.0 - a})
     return Bootstrap(point={"a": point.a, "b": point.b}, samples=samples, n_resamples=n_resamples, seed=seed)
 

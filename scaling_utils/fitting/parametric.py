@@ -16,8 +16,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from scaling_utils._validation import paired, positive_scalar
-from scaling_utils.fitting._lbfgs import minimize_batch
+from scaling_utils._validation import check_bool, group_budgets, paired, plausible, positive_scalar
+from scaling_utils.fitting._lbfgs import BatchResult, minimize_batch
 from scaling_utils.fitting.result import param_table
 from scaling_utils.laws import ChinchillaLaw
 
@@ -176,6 +176,46 @@ HALVING: tuple[tuple[int, float], ...] = ((1, 0.1), (15, 0.1))
 
 _MIN_SURVIVORS = 16
 
+CHUNK_ELEMENTS = 2**21
+"""Starts (or resamples) x points evaluated at once: 2M float64 (16 MB) per array, so that
+4,500 starts on 200k runs stay within a few hundred MB instead of 7 GB per array. Problems
+are independent, so chunking does not change the result."""
+
+
+def _minimize_chunked(fun_grad, x0: NDArray[np.float64], n_points: int, **options) -> BatchResult:
+    """:func:`minimize_batch` over the rows of ``x0`` in chunks of ``CHUNK_ELEMENTS // n_points``."""
+    step = max(1, CHUNK_ELEMENTS // max(n_points, 1))
+    if x0.shape[0] <= step:
+        return minimize_batch(fun_grad, x0, **options)
+    parts = [minimize_batch(fun_grad, x0[i : i + step], **options) for i in range(0, x0.shape[0], step)]
+    return BatchResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in BatchResult.__dataclass_fields__))
+
+
+def _check_runs(n, d, l) -> None:
+    """Plausible values, no identical rows, and losses that vary (else no law to fit)."""
+    for arr, role in ((n, "N"), (d, "D"), (l, "loss")):
+        plausible(arr, role, role)
+    rows = np.stack([n, d, l], axis=1)
+    _, first, counts = np.unique(rows, axis=0, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        k = int(np.argmax(counts > 1))
+        same = np.flatnonzero((rows == rows[first[k]]).all(axis=1))
+        raise ValueError(
+            f"rows {same[0]} and {same[1]} are identical (N, D, loss): a duplicated run counts twice; "
+            "drop duplicates first (the command line refuses them too)"
+        )
+    if np.ptp(l) == 0:
+        raise ValueError(f"loss is {l[0]:g} for every run: there is no scaling to fit")
+
+
+def _identifiable(n, d) -> str | None:
+    """Why ``(A, alpha)`` and ``(B, beta)`` cannot be told apart on these runs, or None."""
+    if np.unique(n).size < 2 or np.unique(d).size < 2:
+        return "every run has the same N or the same D: the law's terms cannot be separated"
+    if np.unique(group_budgets(n * d)).size < 2:
+        return "every run has the same compute (one budget): N and D vary together, the law is not identifiable"
+    return None
+
 
 def _as_grid(grid: ArrayLike | None) -> NDArray[np.float64]:
     if grid is None:
@@ -220,7 +260,9 @@ def fit_chinchilla(
     ----------
     N, D, loss : array_like
         Parameters, training tokens and final loss of each run; positive, finite,
-        equal length, at least 5 runs.
+        equal length, at least 5 runs, within the plausible ranges of
+        :data:`scaling_utils._validation.PLAUSIBLE`, no two rows identical, losses not
+        all equal.
     delta : float, default 1e-3
         Huber threshold on log-loss residuals.
     grid : array_like, optional
@@ -233,6 +275,15 @@ def fit_chinchilla(
     Returns
     -------
     ChinchillaFit
+        ``converged`` is False (and ``message`` says why) where the runs cannot identify
+        the law: a single compute budget, or a single size or token count.
+
+    Raises
+    ------
+    ValueError
+        Implausible, duplicated or constant inputs, or a fit whose exponents end <= 0.
+    TypeError
+        ``halving`` not a bool.
 
     Notes
     -----
@@ -258,7 +309,9 @@ def fit_chinchilla(
     (0.34, 0.28, 1.69)
     """
     n, d, l = paired(5, N=N, D=D, loss=loss)
+    _check_runs(n, d, l)
     delta = positive_scalar(delta, "delta")
+    halving = check_bool(halving, "halving")
     starts = _as_grid(grid)
     ln_n, ln_d, ln_l = np.log(n), np.log(d), np.log(l)
     fun_grad = _make_fun_grad(ln_n, ln_d, ln_l, delta)
@@ -270,11 +323,11 @@ def fit_chinchilla(
     for iters, keep in HALVING if halving else ():
         if x.shape[0] <= _MIN_SURVIVORS:
             break
-        stage = minimize_batch(fun_grad, x, max_iter=iters, ftol=1e-10, gtol=1e-7)
+        stage = _minimize_chunked(fun_grad, x, n.size, max_iter=iters, ftol=1e-10, gtol=1e-7)
         order = np.argsort(np.where(np.isfinite(stage.fun), stage.fun, np.inf), kind="stable")
         x = stage.x[order[: max(_MIN_SURVIVORS, int(np.ceil(keep * x.shape[0])))]]
         survivors.append(int(x.shape[0]))
-    batch = minimize_batch(fun_grad, x, max_iter=200, ftol=1e-10, gtol=1e-7)
+    batch = _minimize_chunked(fun_grad, x, n.size, max_iter=200, ftol=1e-10, gtol=1e-7)
     finite = np.where(np.isfinite(batch.fun), batch.fun, np.inf)
     one = np.array([0])
 
@@ -303,6 +356,14 @@ def fit_chinchilla(
         f"max |gradient| {grad_max:.1e} {'<=' if converged else '>'} {CONVERGENCE_GTOL:g} x max(1, objective "
         f"{abs(f_best):.3g}) (objective scaled by 1/delta); scipy: {best.message}"
     )
+    unidentified = _identifiable(n, d)
+    if unidentified is not None:
+        converged, message = False, f"not identifiable: {unidentified}; {message}"
+    if not (np.isfinite(theta).all() and theta[3] > 0 and theta[4] > 0):
+        raise ValueError(
+            f"the fit ends at alpha = {theta[3]:.3g}, beta = {theta[4]:.3g}: the losses do not fall with N "
+            "and D, so no law E + A/N^alpha + B/D^beta describes them"
+        )
     return ChinchillaFit(
         law=_law_from_theta(theta, "fit (approach 3)"),
         objective=float(best.fun) * delta,

@@ -38,6 +38,17 @@ class Approaches:
         return {k: b.interval("a", level) for k, b in ((1, self.boot1), (2, self.boot2), (3, self.boot3))}
 
 
+def _columns(df: object, name: str, needed: tuple[str, ...]) -> None:
+    """A non-empty DataFrame with the ``needed`` columns; TypeError or ValueError naming ``name``."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} lacks columns {missing} (needs {list(needed)}; has {list(map(str, df.columns))})")
+    if df.empty:
+        raise ValueError(f"{name} has no rows")
+
+
 def fit_approaches(
     curves: pd.DataFrame,
     runs: pd.DataFrame,
@@ -68,6 +79,8 @@ def fit_approaches(
     >>> all(abs(a - truth.exponents[0]) < 0.05 for a in r.exponents().values())
     True
     """
+    _columns(curves, "curves", ("run", "N", "flops", "loss"))
+    _columns(runs, "runs", ("N", "D", "C", "loss"))
     fit1 = fit_envelope(curves["N"], curves["flops"], curves["loss"], run=curves["run"])
     fit2 = fit_isoflop(runs["N"], runs["C"], runs["loss"], window=window)
     fit3 = fit_chinchilla(runs["N"], runs["D"], runs["loss"])

@@ -122,10 +122,12 @@ def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> p
             raise ResultsError(f"{csv}: column {col} must be finite and > 0, row {int(np.argmax(bad)) + 2} is not")
     _check_plausible(csv, df)
     # A partial sweep (assembled with --allow-partial) says how many planned runs are missing.
+    # A cooldown branch's rows carry "<trunk run id>~<tokens>"; a diverged run may have no rows.
     expected = meta["n_runs"] - meta.get("n_missing", 0)
-    if df["run_id"].nunique() != expected:
+    runs = set(df["run_id"].astype(str).str.split("~").str[0]) | set(meta.get("diverged_runs", []))
+    if len(runs) != expected:
         raise ResultsError(
-            f"{csv} has {df['run_id'].nunique()} runs, its meta file says {meta['n_runs']} planned"
+            f"{csv} has {len(runs)} runs, its meta file says {meta['n_runs']} planned"
             + (f" and {meta['n_missing']} missing" if meta.get("n_missing") else "")
         )
     _record_read(sweep, got)

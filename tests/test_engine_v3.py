@@ -155,3 +155,20 @@ def test_wsd_branch_matches_a_cosine_run_of_the_same_length_within_seed_noise(co
                            and r["distribution"] == "train") for rows in branch_rows])  # fmt: skip
         se = np.sqrt(c.var(ddof=1) / 3 + b.var(ddof=1) / 3)
         assert abs(b.mean() - c.mean()) < 2 * se, (steps, b, c)
+
+
+def test_the_smoke_wsd_sweep_prints_its_saving_and_loads(tmp_path):
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scaling_utils.experiment.sweep import run_sweep
+    from scaling_utils.results import load_sweep_results
+
+    log = io.StringIO()
+    with ThreadPoolExecutor(1) as pool:
+        run_sweep(ROOT / "experiments" / "smoke" / "wsd.toml", tmp_path, f"fixture:{FIXTURE}", executor=pool, log=log)
+    assert "2 trunks with 6 cooldown branches cost" in log.getvalue() and "saving" in log.getvalue()
+    df = load_sweep_results("wsd", tmp_path)
+    cool = df[df["phase"] == "cooldown"]
+    assert len(cool) == 6 and set(cool["tokens"]) == {25600, 51200, 102400}
+    assert (df["epochs"] <= 1).all()

@@ -77,6 +77,9 @@ def load_plan(path: Path) -> dict:
     pred = plan["prediction"]
     if pred.get("primary") not in _APPROACHES:
         raise PlanError(f"[prediction] primary must be one of {list(_APPROACHES)}, got {pred.get('primary')!r}")
+    for what, approach in pred.get("primary_after_amendment", {}).items():
+        if approach not in _APPROACHES:
+            raise PlanError(f"[prediction] primary_after_amendment.{what} must be one of {list(_APPROACHES)}")
     if not 0 < pred.get("interval", 0) < 1:
         raise PlanError(f"[prediction] interval must be in (0, 1), got {pred.get('interval')!r}")
     if "budgets" not in pred.get("bootstrap", ""):

@@ -1,0 +1,42 @@
+"""Backtests: exact on runs from a known law; on Porian et al.'s points the frontier beats approach 3."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scaling_utils.analysis.backtest import backtest_isoflop
+from scaling_utils.analysis.bias import law_with_optimum, synthetic_grid
+from scaling_utils.porian import SETTINGS, load_porian2024, select
+
+BUDGETS = [1e11 * 3.16**k for k in range(7)]
+
+
+def test_runs_from_a_known_law_are_predicted_exactly():
+    law = law_with_optimum(0.34, 0.28, 3e4, 1e12, E=1.2)
+    runs = synthetic_grid(law, BUDGETS, span=1.2)
+    t = backtest_isoflop(runs, 5).set_index(["law", "predicts"])["abs. rel. error"]
+    assert t[("approach 3", "every run's loss")] < 1e-6
+    assert t[("approach 2", "N_opt")] < 1e-6  # a grid centred alike on every budget: no bias in a
+    assert t[("frontier E + k C^-gamma", "lowest loss")] < 0.01  # the frontier of this law is not exactly E + k C^-g
+
+
+def test_on_porian_the_frontier_predicts_the_lowest_loss_better_than_approach_3():
+    df = load_porian2024()
+    rows = []
+    for s in SETTINGS:
+        p = select(df, s).rename(columns={"n": "N", "flops": "C", "tokens": "D"})
+        rows.append(backtest_isoflop(p, 8, label=s.label))
+    t = pd.concat(rows).groupby(["law", "predicts"])["abs. rel. error"].mean()
+    assert t[("frontier E + k C^-gamma", "lowest loss")] < t[("approach 3", "lowest loss")]
+    assert t[("frontier E + k C^-gamma", "lowest loss")] == pytest.approx(0.029, abs=0.005)
+
+
+def test_bad_requests_are_named():
+    runs = synthetic_grid(law_with_optimum(0.34, 0.28, 3e4, 1e12), BUDGETS[:4])
+    with pytest.raises(ValueError, match=r"n_fit must be in \[3, 3\] for 4 budgets, got 4"):
+        backtest_isoflop(runs, 4)
+    with pytest.raises(ValueError, match=r"runs lacks columns \['loss'\]"):
+        backtest_isoflop(runs.drop(columns="loss"), 3)
+    assert np.isfinite(backtest_isoflop(runs, 3)["abs. rel. error"]).all()

@@ -1,0 +1,135 @@
+"""The pre-registered prediction: from the fitting budgets, the lowest loss and N_opt at the target budget.
+
+As the plan (``data/plans/predictable.toml``, with its amendment) fixes it: approach 2's
+parabola vertices per budget give ``N_opt(C) = G C^a`` (the primary N_opt) and the frontier
+``L_min(C) = E' + k C^-gamma`` through their losses (the primary lowest loss); approach 3's
+parametric fit on every point is the secondary prediction, its lowest loss taken on the
+target budget's profile of the sizes the target would train. Intervals resample whole
+budgets (two-stage: budgets with replacement, then each chosen budget's seeds with
+replacement; resamples with fewer than 3 distinct budgets are counted and dropped), and a
+leave-one-budget-out jackknife gives standard errors beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_power_law, isoflop_minima
+
+__all__ = ["Prediction", "point_prediction", "predict_target"]
+
+Profile = Callable[[float], tuple[np.ndarray, np.ndarray]]
+"""``profile(C) -> (N, D)``: the sizes a budget would train and their token counts."""
+
+
+def _seed_means(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs.groupby(["budget", "N"], as_index=False).agg(D=("D", "mean"), loss=("loss", "mean"))
+
+
+def point_prediction(runs: pd.DataFrame, target: float, profile: Profile | None = None, *,
+                     approach3: bool = True) -> dict[str, float]:  # fmt: skip
+    """The prediction at ``target`` from ``runs`` (columns ``budget, N, D, loss, seed``); NaN where a fit fails.
+
+    ``approach3=False`` skips the parametric fit (the slow part: about 1 s per fit here).
+    """
+    means = _seed_means(runs)
+    minima = isoflop_minima(means["N"], means["budget"], means["loss"])
+    inner = minima[~minima["at_edge"]]
+    out = {"a2": np.nan, "n_opt2": np.nan, "d_opt2": np.nan, "loss_frontier": np.nan, "loss3": np.nan,
+           "n_opt3": np.nan, "a3": np.nan, "n_budgets": float(len(inner))}  # fmt: skip
+    if len(inner) >= 3:
+        pl = fit_power_law(inner["C"], inner["N_opt"])
+        out |= {"a2": pl.exponent, "n_opt2": float(pl.predict(target)),
+                "d_opt2": float(fit_power_law(inner["C"], inner["D_opt"]).predict(target))}  # fmt: skip
+    if len(inner) >= 4:
+        fr = fit_saturating_power_law(inner["C"], inner["loss_opt"])
+        if fr.converged:
+            out["loss_frontier"] = float(fr.predict(target))
+    fit = None
+    if approach3:
+        # a run drawn twice (or two seeds that agree) must count twice, and approach 3 refuses
+        # identical rows: the copies differ in the loss by 1e-12 relative, far below any effect
+        loss = runs["loss"].to_numpy(float) * (1 + 1e-12 * runs.groupby(["N", "D", "loss"]).cumcount().to_numpy())
+        fit = fit_chinchilla(runs["N"], runs["D"], loss)
+    if fit is not None and fit.converged:
+        law = fit.law
+        out["a3"] = law.beta / (law.alpha + law.beta)
+        if profile is not None:
+            n, d = profile(target)
+            m = isoflop_minima(n, np.full(len(n), target), law.loss(n, d)).iloc[0]
+            out |= {"loss3": float(m["loss_opt"]), "n_opt3": float(m["N_opt"])}
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Point estimates at the target, their 80% cluster-bootstrap intervals and jackknife standard errors."""
+
+    target: float
+    point: dict[str, float]
+    interval: dict[str, tuple[float, float]]
+    jackknife_se: dict[str, float]
+    resamples_used: int
+    resamples_dropped: int
+    budgets: tuple[float, ...] = field(default=())
+
+    def summary(self) -> dict[str, float]:
+        """Flat numbers for the chapter (``<key>``, ``<key>_lo``, ``<key>_hi``, ``<key>_se``)."""
+        out: dict[str, float] = {"target": self.target, "resamples_used": self.resamples_used,
+                                 "resamples_dropped": self.resamples_dropped}  # fmt: skip
+        for k, v in self.point.items():
+            out[k] = v
+            if k in self.interval:
+                out[f"{k}_lo"], out[f"{k}_hi"] = self.interval[k]
+            if k in self.jackknife_se:
+                out[f"{k}_se"] = self.jackknife_se[k]
+        return out
+
+
+def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None = None, resamples: int = 2000,
+                   level: float = 0.8, seed: int = 0, approach3: bool = True) -> Prediction:  # fmt: skip
+    """:func:`point_prediction` with a two-stage cluster bootstrap over budgets and a jackknife over budgets."""
+    need = {"budget", "N", "D", "loss", "seed"}
+    if missing := sorted(need - set(runs.columns)):
+        raise ValueError(f"runs lacks columns {missing}")
+    budgets = np.sort(runs["budget"].unique())
+    if len(budgets) < 4:
+        raise ValueError(f"a prediction needs at least 4 budgets, got {len(budgets)}")
+    if not 0 < level < 1 or resamples < 10:
+        raise ValueError(f"level must be in (0, 1) and resamples >= 10, got {level!r} and {resamples!r}")
+    point = point_prediction(runs, target, profile, approach3=approach3)
+    keys = [k for k in point if k != "n_budgets"]
+    by_budget = {b: runs[runs["budget"] == b] for b in budgets}
+    rng = np.random.default_rng(seed)
+    draws, dropped = [], 0
+    for _ in range(resamples):
+        chosen = rng.choice(budgets, size=len(budgets), replace=True)
+        if len(set(chosen)) < 3:
+            dropped += 1
+            continue
+        parts = []
+        for j, b in enumerate(chosen):
+            g = by_budget[b]
+            pick = []
+            for _, cell in g.groupby("N"):
+                pick.append(cell.iloc[rng.integers(0, len(cell), len(cell))])
+            # a budget drawn twice becomes two budgets 0.01% apart, so its vertex counts twice
+            parts.append(pd.concat(pick).assign(budget=b * (1 + 1e-4 * j)))
+        sample = pd.concat(parts, ignore_index=True)
+        draws.append(point_prediction(sample, target, profile, approach3=approach3))
+    table = pd.DataFrame(draws)
+    q = (1 - level) / 2
+    interval = {k: (float(table[k].quantile(q)), float(table[k].quantile(1 - q))) for k in keys
+                if table[k].notna().sum() >= 10}  # fmt: skip
+    jack = pd.DataFrame(
+        [point_prediction(runs[runs["budget"] != b], target, profile, approach3=approach3) for b in budgets]
+    )
+    n = len(budgets)
+    se = {
+        k: float(np.sqrt((n - 1) / n * ((jack[k] - jack[k].mean()) ** 2).sum())) for k in keys if jack[k].notna().all()
+    }
+    return Prediction(target, point, interval, se, len(draws), dropped, tuple(float(b) for b in budgets))

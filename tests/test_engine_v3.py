@@ -172,3 +172,13 @@ def test_the_smoke_wsd_sweep_prints_its_saving_and_loads(tmp_path):
     cool = df[df["phase"] == "cooldown"]
     assert len(cool) == 6 and set(cool["tokens"]) == {25600, 51200, 102400}
     assert (df["epochs"] <= 1).all()
+
+
+def test_the_runner_sets_aside_a_snapshot_it_cannot_resume_from(corpus, tmp_path):
+    from scaling_utils.experiment.executors import run_task
+
+    snap = tmp_path / "snap.pt"
+    snap.write_bytes(b"damaged")
+    out = tmp_path / "run.json"
+    run_task([BASE], [str(out)], f"fixture:{FIXTURE}", "cpu", 1, "test", str(snap), 300.0)
+    assert out.is_file() and not snap.exists() and len(list(tmp_path.glob("snap.pt.bad-*"))) == 1

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import platform
 import re
+import sys
 import threading
 import time
 import uuid
@@ -227,7 +228,19 @@ def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, exec
     t0 = time.perf_counter()
     corpus = _load(corpus_spec)
     snap = Path(snapshot_file) if snapshot_file else None
-    all_rows = train_group(list(specs), corpus, device=device, snapshot_path=snap, snapshot_every_s=snapshot_every_s)
+    from scaling_utils.experiment.snapshot import SnapshotError
+
+    try:
+        all_rows = train_group(
+            list(specs), corpus, device=device, snapshot_path=snap, snapshot_every_s=snapshot_every_s
+        )
+    except SnapshotError as err:  # another group's or unreadable: set it aside, train from the start
+        aside = snap.with_name(f"{snap.name}.bad-{uuid.uuid4().hex[:8]}")
+        os.replace(snap, aside)
+        print(f"{err}; moved to {aside.name}, training from the start", file=sys.stderr, flush=True)
+        all_rows = train_group(
+            list(specs), corpus, device=device, snapshot_path=snap, snapshot_every_s=snapshot_every_s
+        )
     wall = time.perf_counter() - t0
     hw = hardware(device, threads)
     train = corpus[specs[0].train_dist]

@@ -248,7 +248,7 @@ def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, exec
         record = {
             "run_id": spec.run_id, "rows": rows, "host": platform.node(), "executor": executor, "device": device,
             "hardware": hw, "wall_s": round(wall, 2), "group_size": len(specs),
-            "code_commit": os.environ.get("SCALING_CODE_COMMIT") or _commit(),
+            "code_commit": os.environ.get("SCALING_CODE_COMMIT") or _START_COMMIT,
             "corpus": {"train_dist": spec.train_dist, "bytes": len(train), "sha256": _sha(train)},
         }  # fmt: skip
         if "prediction" in spec.extra:  # a target run: the committed prediction it tests
@@ -275,13 +275,22 @@ def _sha(data: bytes) -> str:
 
 
 def _commit() -> str:
+    """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
     import subprocess
 
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
                               cwd=Path(__file__).parent, timeout=10).stdout.strip()  # fmt: skip
+
+    try:
+        head = git("rev-parse", "HEAD")
+        return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+_START_COMMIT = _commit()
+"""The commit of the code this process imported (a later commit in the checkout does not change it)."""
 
 
 # ---------------------------------------------------------------------------------- handles

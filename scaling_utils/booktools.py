@@ -197,11 +197,41 @@ def _page_being_read(app, docname: str, source) -> None:  # pragma: no cover - e
     os.environ[PAGE_ENV] = docname
 
 
+def _typeset_glue_numbers() -> None:  # pragma: no cover - runs inside every book build
+    """Teach ``{glue:text}`` the format ``.<digits>t``: ``8.8 × 10¹³`` (:mod:`scaling_utils.typeset`).
+
+    myst-nb formats glued text with ``format_plain_text`` (imported by name into its glue role
+    and its cross-reference resolver); both get a wrapper that handles ``t`` and passes every
+    other spec through unchanged.
+    """
+    from ast import literal_eval
+
+    import myst_nb.ext.glue.crossref as crossref
+    import myst_nb.ext.glue.roles as roles
+
+    from scaling_utils.typeset import format_spec
+
+    original = roles.format_plain_text
+    if getattr(original, "typesets", False):
+        return
+
+    def format_plain_text(text: str, fmt_spec: str) -> str:
+        try:
+            typeset = format_spec(literal_eval(text), fmt_spec)
+        except (SyntaxError, ValueError, TypeError):
+            typeset = None
+        return original(text, fmt_spec) if typeset is None else typeset
+
+    format_plain_text.typesets = True
+    roles.format_plain_text = crossref.format_plain_text = format_plain_text
+
+
 def setup(app):  # pragma: no cover - a Sphinx extension hook, exercised by every book build
     """Sphinx extension entry point (``sphinx: extra_extensions`` in ``_config.yml``)."""
     from sphinx.writers.html5 import HTML5Translator
 
     _stable_cell_ids()
+    _typeset_glue_numbers()
     # A plain `jupyter-book build` (not through make) dates the footer by the last commit too.
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(source_date_epoch(Path(app.srcdir))))
     app.add_enumerable_node(table_figure, "table", html=(HTML5Translator.visit_figure, HTML5Translator.depart_figure))

@@ -14,7 +14,14 @@ import pandas as pd
 from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 
-__all__ = ["BookTable", "book_table", "comparison_table", "fmt_interval", "t1_table"]
+__all__ = ["CITATIONS", "BookTable", "book_table", "comparison_table", "fmt_interval", "t1_display", "t1_table"]
+
+CITATIONS = {
+    "hoffmann2022": "Hoffmann et al. (2022)",
+    "kaplan2020": "Kaplan et al. (2020)",
+    "besiroglu2024": "Besiroglu et al. (2024)",
+}
+"""How a table names a paper: the author and year for a citation key of ``book/references.bib``."""
 
 
 class BookTable(pd.DataFrame):
@@ -201,3 +208,26 @@ def t1_table(
             table.loc[match[0], col] = boot.point["a"]
             table.loc[match[0], f"{col} interval"] = fmt_interval(boot.interval("a", refit_level))
     return BookTable(table)
+
+
+def t1_display(t1: pd.DataFrame, digits: int = 3) -> BookTable:
+    """T1 as the page shows it: approaches label the rows, sources named by author and year.
+
+    Empty cells stay empty (no "NaN"), the exponents get ``digits`` decimals, and a citation
+    key in the source column (``"printed (hoffmann2022)"``) becomes the paper's name.
+
+    >>> from scaling_utils.laws import HOFFMANN_2022_UNROUNDED
+    >>> t = t1_display(t1_table([HOFFMANN_2022_UNROUNDED]))
+    >>> t.iloc[0]["source"], t.iloc[-1]["a interval"]
+    ('Hoffmann et al. (2022), as printed', '')
+    """
+
+    def source(text: str) -> str:
+        if text.startswith("printed (") and text.endswith(")"):
+            key = text.removeprefix("printed (").removesuffix(")")
+            return f"{CITATIONS.get(key, key)}, as printed"
+        return "derived from " + text.removeprefix("derived: ") if text.startswith("derived: ") else text
+
+    df = t1.assign(source=t1["source"].map(source))
+    numbers = [c for c in df.columns if c not in ("approach", "source") and not c.endswith("interval")]
+    return book_table(df, {c: c for c in df.columns}, {c: f".{digits}f" for c in numbers}, index="approach")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 __all__ = [
     "FALLBACK_EPOCH",
+    "glue_figure",
     "README_FIGURE",
     "colab_setup_source",
     "launch_notebook",
@@ -101,6 +102,20 @@ def launch_notebook(path: Path | str, url: str, branch: str, folder: str = "note
     for i, c in enumerate(nb.cells[1:], start=1):
         c.id = f"cell-{i}"  # stable ids: the same source gives the same file
     return nb
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue ``fig`` under ``name`` for a ``{glue:figure}`` and close it, so it shows once.
+
+    Call it in the cell that makes the figure: the inline backend shows every figure still
+    open at the end of a cell, so a figure glued (``display=False``) but left open appears
+    twice on the page, once uncaptioned and once numbered.
+    """
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
 
 
 def notebook_pages(root: Path | str = ".") -> list[Path]:

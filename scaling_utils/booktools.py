@@ -23,9 +23,9 @@ from pathlib import Path
 
 __all__ = [
     "FALLBACK_EPOCH",
-    "glue_figure",
     "README_FIGURE",
     "colab_setup_source",
+    "glue_figure",
     "launch_notebook",
     "notebook_pages",
     "setup",

@@ -211,7 +211,9 @@ sha256_of = sha256_file
 
 def _where(a: Artefact) -> str:
     """Links to an artefact's figures, tables and targets (numbered ones by number)."""
-    return ", ".join(f"{{ref}}`{lab}`" if lab.startswith("art-") else f"{{numref}}`{lab}`" for lab in a.labels)
+    # Sections of the unnumbered Lab notes part have no number: linked by title, like art- targets.
+    by_title = ("art-", "labnotes-")
+    return ", ".join(f"{{ref}}`{lab}`" if lab.startswith(by_title) else f"{{numref}}`{lab}`" for lab in a.labels)
 
 
 def _api_link(dotted: str) -> str:

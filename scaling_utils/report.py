@@ -257,7 +257,12 @@ def t1_display(t1: pd.DataFrame, digits: int = 3) -> BookTable:
             return f"{CITATIONS.get(key, key)}, as printed"
         return "derived from " + text.removeprefix("derived: ") if text.startswith("derived: ") else text
 
-    df = t1.assign(source=t1["source"].map(source))
+    short = {
+        "1. Minimum over training curves": "1. training curves",
+        "2. IsoFLOP profiles": "2. IsoFLOP profiles",
+        "3. Parametric modelling of the loss": "3. parametric fit",
+    }
+    df = t1.assign(source=t1["source"].map(source), approach=t1["approach"].map(lambda a: short.get(a, a)))
     numbers = [c for c in df.columns if c not in ("approach", "source") and not c.endswith("interval")]
     return book_table(df, {c: c for c in df.columns}, {c: f".{digits}f" for c in numbers}, index="approach")
 

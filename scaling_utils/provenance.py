@@ -212,8 +212,12 @@ sha256_of = sha256_file
 def _where(a: Artefact) -> str:
     """Links to an artefact's figures, tables and targets (numbered ones by number)."""
     # Sections of the unnumbered Lab notes part have no number: linked by title, like art- targets.
-    by_title = ("art-", "labnotes-")
-    return ", ".join(f"{{ref}}`{lab}`" if lab.startswith(by_title) else f"{{numref}}`{lab}`" for lab in a.labels)
+    in_notes = a.page.startswith("book/labnotes")
+
+    def by_title(lab: str) -> bool:
+        return lab.startswith("art-") or (in_notes and not lab.startswith(("fig-", "tab-")))
+
+    return ", ".join(f"{{ref}}`{lab}`" if by_title(lab) else f"{{numref}}`{lab}`" for lab in a.labels)
 
 
 def _api_link(dotted: str) -> str:

@@ -84,7 +84,7 @@ def test_math_renders_from_a_local_mathjax(built_book):
         ("notebooks/kaplan.html", ["fig-kaplan-laws", "fig-kaplan-measured", "fig-shape-effects", "fig-lr-schedules"]),
         (
             "notebooks/chinchilla.html",
-            ["fig-chinchilla-contours", "fig-chinchilla-approaches", "fig-interval-width", "fig-chinchilla-own"],
+            ["fig-chinchilla-contours", "fig-chinchilla-approaches", "fig-chinchilla-own"],
         ),
         ("notebooks/beyond_power_law.html", ["tab-t2"]),
         ("notebooks/generalization.html", ["fig-generalization-offset"]),

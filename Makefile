@@ -6,11 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export IPYTHONDIR := $(CURDIR)/.ipython
-export SOURCE_DATE_EPOCH := 1700000000
+# The footer's date and every timestamp in the build: the last commit's (2024-01-21, the
+# article's date, where there is no git history). Same commit, same bytes.
+export SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null | grep . || echo 1705795200)
 export PYTHONHASHSEED := 0
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table
+.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table font
 
 setup: $(STAMP) browser
 
@@ -42,6 +44,15 @@ readme-figure: $(STAMP)
 
 readme-table: $(STAMP)
 	$(BIN)/python -m scaling_utils.provenance .
+
+# The Chinese web font (committed): Noto Sans CJK SC from Debian's fonts-noto-cjk (SIL OFL),
+# subset to the book's characters plus GB 2312 level 1 (scaling_utils/webfont.py).
+FONT_DEB := .cache/fonts
+font: $(STAMP)
+	rm -rf $(FONT_DEB) && mkdir -p $(FONT_DEB)
+	cd $(FONT_DEB) && apt-get download fonts-noto-cjk && dpkg-deb -x fonts-noto-cjk_*.deb x
+	$(BIN)/python -m scaling_utils.webfont $(FONT_DEB)/x/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	  _static/fonts $(FONT_DEB)/x/usr/share/doc/fonts-noto-cjk/copyright
 
 book: $(STAMP) launch-notebooks
 	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.

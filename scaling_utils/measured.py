@@ -31,6 +31,7 @@ from scaling_utils.results import load_sweep_results
 
 __all__ = [
     "COUNTINGS",
+    "SCHEDULE_NAMES",
     "Frontier",
     "approach_inputs",
     "compute_frontier",
@@ -177,10 +178,29 @@ def shape_effects(shape: pd.DataFrame, base: tuple[int, int, int, int] = (4, 64,
     return pd.concat(parts, ignore_index=True)
 
 
+SCHEDULE_NAMES = {
+    "constant": "constant",
+    "cosine": "cosine",
+    "cosine_to_zero": "cosine to zero",
+    "cosine_fast": "cosine over the first half",
+    "linear": "linear decay",
+    "linear_half": "linear decay to half",
+    "step": "step decay",
+    "inv_sqrt": "inverse square root",
+    "exp_fast": "fast exponential decay",
+    "exp_slow": "slow exponential decay",
+}
+"""How figures and prose name each learning-rate schedule of the schedule sweep."""
+
+
 def schedule_effects(lr: pd.DataFrame) -> pd.DataFrame:
-    """F4: each schedule's final loss (mean and spread over seeds) against its summed learning rate."""
+    """F4: each schedule's final loss (mean and spread over seeds) against its summed learning rate.
+
+    ``label`` is the schedule's human name (:data:`SCHEDULE_NAMES`), marked where it had no warmup.
+    """
     fin = final_train(lr)
-    fin = fin.assign(label=fin["schedule"] + np.where(fin["warmup_frac"] > 0, "", " (no warmup)"))
+    names = fin["schedule"].map(lambda s: SCHEDULE_NAMES.get(s, s))
+    fin = fin.assign(label=names + np.where(fin["warmup_frac"] > 0, "", " (no warmup)"))
     return (
         fin.groupby("label")
         .agg(

@@ -15,7 +15,30 @@ from scaling_utils.fitting import PowerLawFit
 from scaling_utils.measured import ENGLISH_HELD_OUT, loss_wide
 from scaling_utils.plotting import _plain_log_y, book_style, latex_sci, palette, three_panels
 
-__all__ = ["ENGLISH_HELD_OUT", "generalization_offset", "kaplan_measured", "lr_schedules", "shape_effects"]
+__all__ = [
+    "DISTRIBUTION_NAMES",
+    "ENGLISH_HELD_OUT",
+    "generalization_offset",
+    "kaplan_measured",
+    "lr_schedules",
+    "shape_effects",
+]
+
+
+DISTRIBUTION_NAMES = {
+    "train": "train (held-out split)",
+    "austen": "Jane Austen",
+    "kjv": "King James Bible",
+    "web": "World English Bible",
+    "fortunes": "fortunes",
+    "spanish": "Spanish",
+    "code": "code",
+}
+"""How a figure's legend names each distribution of the corpus (its id in the data, otherwise)."""
+
+
+def _dist_name(d: str) -> str:
+    return DISTRIBUTION_NAMES.get(d, d)
 
 
 def _dist_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
@@ -46,7 +69,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
                 ms=3.5,
                 color=colors[d],
                 lw=2.4 if d == "train" else 1.3,
-                label=d if d != "train" else "train (held-out split)",
+                label=_dist_name(d),
             )
         ax.set_xscale("log")
         _plain_log_y(ax)
@@ -62,7 +85,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
         for ax, (title, group) in zip(axes[1:], groups, strict=True):
             for d in group:
                 ax.plot(wide.loc[~last, "train"], wide.loc[~last, d], "o", ms=3, mfc="none", color=colors[d], alpha=0.6)
-                ax.plot(wide.loc[last, "train"], wide.loc[last, d], "o", ms=4.5, color=colors[d], label=d)
+                ax.plot(wide.loc[last, "train"], wide.loc[last, d], "o", ms=4.5, color=colors[d], label=_dist_name(d))
             ax.plot(lims, lims, "k:", lw=1, label="equal loss")
             ax.set_xlabel("Loss on the training distribution")
             ax.set_ylabel("Loss on the other distribution")
@@ -152,11 +175,11 @@ def shape_effects(effects: pd.DataFrame) -> Figure:
             g = effects[effects["group"] == group].sort_values(x)
             ax.errorbar(g[x], g["increase_pct"], yerr=g["spread_pct"], fmt="o-", color=palette(1)[0], capsize=3)
             ax.set_xscale("log")
-            ax.set_xticks(g[x].to_numpy(), [f"{v:.2g}" for v in g[x]])
+            ax.set_xticks(g[x].to_numpy(), [f"{v:.0f}" if v >= 10 else f"{v:.2g}" for v in g[x]])
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(label)
-        for ax in (axes[0], axes[2]):  # the left column of the 2 x 2 grid
-            ax.set_ylabel("Loss increase over the best shape (%)")
+        for ax in (axes[0], axes[2]):  # the left column of the 2 x 2 grid: short, so the two fit
+            ax.set_ylabel("Loss increase (%)")
     return fig
 
 

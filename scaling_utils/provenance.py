@@ -211,7 +211,13 @@ sha256_of = sha256_file
 
 def _where(a: Artefact) -> str:
     """Links to an artefact's figures, tables and targets (numbered ones by number)."""
-    return ", ".join(f"{{ref}}`{lab}`" if lab.startswith("art-") else f"{{numref}}`{lab}`" for lab in a.labels)
+    # Sections of the unnumbered Lab notes part have no number: linked by title, like art- targets.
+    in_notes = a.page.startswith("book/labnotes")
+
+    def by_title(lab: str) -> bool:
+        return lab.startswith("art-") or (in_notes and not lab.startswith(("fig-", "tab-")))
+
+    return ", ".join(f"{{ref}}`{lab}`" if by_title(lab) else f"{{numref}}`{lab}`" for lab in a.labels)
 
 
 def _api_link(dotted: str) -> str:

@@ -14,7 +14,43 @@ import pandas as pd
 from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 
-__all__ = ["BookTable", "book_table", "comparison_table", "fmt_interval", "t1_table"]
+__all__ = [
+    "CITATIONS",
+    "SWEEP_NAMES",
+    "BookTable",
+    "book_table",
+    "comparison_table",
+    "fmt_interval",
+    "t1_display",
+    "t1_table",
+    "tokens_per_parameter_table",
+]
+
+CITATIONS = {
+    "hoffmann2022": "Hoffmann et al. (2022)",
+    "kaplan2020": "Kaplan et al. (2020)",
+    "besiroglu2024": "Besiroglu et al. (2024)",
+}
+"""How a table names a paper: the author and year for a citation key of ``book/references.bib``."""
+
+SWEEP_NAMES = {
+    "size": "the size sweep",
+    "data": "the data sweep",
+    "shape": "the shape sweep",
+    "lr_pilot": "the learning-rate pilot",
+    "lr_tune": "the learning-rate tuning sweep",
+    "lr_schedule": "the schedule sweep",
+    "isoflop": "the first IsoFLOP sweep",
+    "chinchilla_isoflop": "the corrected IsoFLOP sweep",
+    "chinchilla_isoflop_checks": "the learning-rate and batch checks",
+    "chinchilla_isoflop_batch16": "the batch-16 sweep",
+    "chinchilla_isoflop_batch8": "the batch-8 sweep",
+    "kaplan_isoflop": "the short-warmup Kaplan-way sweep",
+    "kaplan_isoflop_v2": "the long-warmup Kaplan-way sweep",
+    "repeat": "the repeated-data sweep",
+    "synthetic": "the synthetic-source sweep",
+}
+"""The one human name of each committed sweep, used in the prose, the tables and the figures."""
 
 
 class BookTable(pd.DataFrame):
@@ -201,3 +237,68 @@ def t1_table(
             table.loc[match[0], col] = boot.point["a"]
             table.loc[match[0], f"{col} interval"] = fmt_interval(boot.interval("a", refit_level))
     return BookTable(table)
+
+
+def t1_display(t1: pd.DataFrame, digits: int = 3) -> BookTable:
+    """T1 as the page shows it: approaches label the rows, sources named by author and year.
+
+    Empty cells stay empty (no "NaN"), the exponents get ``digits`` decimals, and a citation
+    key in the source column (``"printed (hoffmann2022)"``) becomes the paper's name.
+
+    >>> from scaling_utils.laws import HOFFMANN_2022_UNROUNDED
+    >>> t = t1_display(t1_table([HOFFMANN_2022_UNROUNDED]))
+    >>> t.iloc[0]["source"], t.iloc[-1]["a interval"]
+    ('Hoffmann et al. (2022), as printed', '')
+    """
+
+    def source(text: str) -> str:
+        if text.startswith("printed (") and text.endswith(")"):
+            key = text.removeprefix("printed (").removesuffix(")")
+            return f"{CITATIONS.get(key, key)}, as printed"
+        return "derived from " + text.removeprefix("derived: ") if text.startswith("derived: ") else text
+
+    short = {
+        "1. Minimum over training curves": "1. training curves",
+        "2. IsoFLOP profiles": "2. IsoFLOP profiles",
+        "3. Parametric modelling of the loss": "3. parametric fit",
+    }
+    df = t1.assign(source=t1["source"].map(source), approach=t1["approach"].map(lambda a: short.get(a, a)))
+    numbers = [c for c in df.columns if c not in ("approach", "source") and not c.endswith("interval")]
+    return book_table(df, {c: c for c in df.columns}, {c: f".{digits}f" for c in numbers}, index="approach")
+
+
+def tokens_per_parameter_table(
+    chinchilla_laws: Mapping[str, ChinchillaLaw],
+    kaplan: KaplanLaw,
+    chinchilla_model: tuple[float, float] = (70e9, 1.4e12),
+    gpt3_model: tuple[float, float] = (175e9, 300e9),
+) -> BookTable:
+    """Every tokens-per-parameter figure of the book: which law or model, which count, which compute.
+
+    Rows: the Chinchilla and GPT-3 models as trained (``(N, D)``), each Chinchilla law's
+    compute-optimal ratio at both models' compute (``6ND``, total parameters, as Hoffmann et
+    al. count), and Kaplan et al.'s compute-efficient allocation at GPT-3's compute
+    (non-embedding parameters, compute in PF-days).
+
+    >>> from scaling_utils.laws import BESIROGLU_2024, KAPLAN_2020
+    >>> t = tokens_per_parameter_table({"Besiroglu et al. (2024)": BESIROGLU_2024}, KAPLAN_2020)
+    >>> t.loc["Chinchilla, as trained", "tokens per parameter"]
+    '20.0'
+    """
+    from scaling_utils.compute import pf_days, training_flops
+    from scaling_utils.typeset import sci
+
+    rows = []
+    models = {"Chinchilla": chinchilla_model, "GPT-3": gpt3_model}
+    for name, (n, d) in models.items():
+        rows.append((f"{name}, as trained", "total", f"{name}'s, {sci(training_flops(n, d), 2)} FLOPs", d / n))
+    for name, (n, d) in models.items():
+        c = training_flops(n, d)
+        for law_name, law in chinchilla_laws.items():
+            rows.append((f"{law_name}, optimum", "total", f"{name}'s", float(law.tokens_per_parameter(c))))
+    n, d = gpt3_model
+    pfd = pf_days(training_flops(n, d))
+    ratio = float(kaplan.optimal_d(pfd) / kaplan.optimal_n(pfd))
+    rows.append(("Kaplan et al. (2020), compute-efficient", "non-embedding", f"GPT-3's, {sci(pfd, 2)} PF-days", ratio))
+    df = pd.DataFrame(rows, columns=["law or model", "parameters counted", "at the compute of", "tokens per parameter"])
+    return book_table(df, formats={"tokens per parameter": ".1f"}, index="law or model")

@@ -159,6 +159,18 @@ class Browser:
             mobile=width < 600,
         )
 
+    def platform_fonts(self, selector: str) -> list[list[dict]]:
+        """For each element matching ``selector``, the fonts that render its text.
+
+        ``CSS.getPlatformFontsForNode`` reports, per element, each font actually used with its
+        family name, whether it is a web font (``isCustomFont``) and how many glyphs it drew.
+        """
+        self.command("DOM.enable", session=True)
+        self.command("CSS.enable", session=True)
+        root = self.command("DOM.getDocument", session=True, depth=-1)["root"]["nodeId"]
+        ids = self.command("DOM.querySelectorAll", session=True, nodeId=root, selector=selector)["nodeIds"]
+        return [self.command("CSS.getPlatformFontsForNode", session=True, nodeId=i)["fonts"] for i in ids]
+
     def screenshot(self, path: Path) -> None:
         """Save a PNG of the whole page (beyond the viewport)."""
         data = self.command("Page.captureScreenshot", session=True, format="png", captureBeyondViewport=True)["data"]

@@ -44,13 +44,13 @@ def build_book(out: Path) -> Path:
     import subprocess
     import sys
 
-    from scaling_utils.booktools import write_launch_notebooks
+    from scaling_utils.booktools import source_date_epoch, write_launch_notebooks
 
     write_launch_notebooks(ROOT)
     jb = Path(sys.executable).with_name("jupyter-book")
     env = os.environ | {
         "IPYTHONDIR": str(ROOT / ".ipython"),
-        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1700000000"),
+        "SOURCE_DATE_EPOCH": str(source_date_epoch(ROOT)),  # as the Makefile: the last commit's
         "PYTHONHASHSEED": "0",
     }
     proc = subprocess.run(

@@ -47,7 +47,8 @@ Array.from(document.querySelectorAll('.dropdown-launch-buttons a, .dropdown-down
 
 
 # Layout: nothing in the article wider than the article; nothing that scrolls sideways at
-# desktop width (at phone width, code blocks and tables may scroll inside their own box);
+# desktop width (at phone width, code blocks, tables, display math and figures may scroll
+# inside their own box);
 # every table captioned, with a header row of human words (no raw column names with "_");
 # every figure image at least 600 px wide at desktop width.
 LAYOUT = r"""
@@ -71,7 +72,9 @@ LAYOUT = r"""
     if (scrolls(e) && e.scrollWidth > e.clientWidth + 1) {
       const code = !!e.querySelector('pre') || e.tagName === 'PRE';
       const table = !!e.querySelector('table');
-      if (!allowScroll || !(code || table)) {
+      const math = !!e.querySelector('mjx-container');
+      const image = !!e.querySelector('img');
+      if (!allowScroll || !(code || table || math || image)) {
         problems.push(`${name(e)}${where(e)} scrolls sideways (${e.scrollWidth} px of content in ${e.clientWidth} px)`);
       }
     }
@@ -208,3 +211,70 @@ def test_layout_check_catches_a_widened_table(built_book, server, browser):
     problems = browser.evaluate(f"({LAYOUT})(false)")
     browser.set_width(1280)
     assert any("#tab-t2" in p and "sticks out" in p for p in problems), problems
+
+
+# Mark every element whose own text holds CJK characters (data-cjk), once the fonts are ready.
+MARK_CJK = r"""
+(async () => {
+  await document.fonts.ready;
+  const cjk = /[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]/;
+  let n = 0;
+  for (const e of document.querySelectorAll('article *')) {
+    const own = Array.from(e.childNodes).filter(c => c.nodeType === 3).map(c => c.textContent).join('');
+    if (cjk.test(own)) { e.setAttribute('data-cjk', String(n++)); }
+  }
+  const face = Array.from(document.fonts).find(f => f.family.replace(/"/g, '') === 'Book CJK SC');
+  return {marked: n, face: face ? face.status : null};
+})()
+"""
+
+
+@pytest.mark.parametrize("page", ["book/guide.html", "book/intro.html"])
+def test_chinese_text_is_drawn_with_the_book_font(built_book, server, browser, page):
+    """Every element with Chinese text is drawn with the shipped web font, no glyph left to the system.
+
+    Without it, a machine with no CJK font shows boxes; the font (``_static/fonts``, ``make font``)
+    must be loaded and must cover every character: no other font may draw any CJK glyph there.
+    """
+    browser.set_width(1400)
+    browser.open(f"{server}/{page}")
+    browser.evaluate(CHECK_PAGE)
+    marked = browser.evaluate(MARK_CJK)
+    assert marked["marked"] > 0, f"{page} has no Chinese text to check"
+    assert marked["face"] == "loaded", f"the CJK web font is {marked['face']} on {page}"
+    problems = []
+    for i, fonts in enumerate(browser.platform_fonts("[data-cjk]")):
+        if not any(f["isCustomFont"] and "CJK" in f["familyName"] for f in fonts):
+            problems.append(f"element {i}: drawn with {fonts}")
+    assert problems == [], "\n".join(problems)
+
+
+SCREEN_PX = 900
+MAX_SCREENS = 10
+
+
+def test_every_chapter_fits_in_ten_screens(built_book, server, browser):
+    """At 1400 px, a chapter is at most 10 screens of 900 px; the Provenance page (reference) is exempt."""
+    browser.set_width(1400)
+    long = {}
+    for page in sorted(p.relative_to(built_book).as_posix() for p in book_pages(built_book)):
+        if page == "book/provenance.html" or 'http-equiv="Refresh"' in (built_book / page).read_text("utf-8"):
+            continue
+        browser.open(f"{server}/{page}")
+        browser.evaluate(CHECK_PAGE)
+        screens = browser.evaluate("document.documentElement.scrollHeight") / SCREEN_PX
+        if screens > MAX_SCREENS:
+            long[page] = round(screens, 1)
+    browser.set_width(1280)
+    assert not long, f"pages longer than {MAX_SCREENS} screens: {long}"
+
+
+def test_launch_button_has_a_text_label(built_book, server, browser):
+    browser.set_width(1400)
+    browser.open(f"{server}/notebooks/kaplan.html")
+    label = browser.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('.dropdown-launch-buttons > button'), '::after');"
+        " return {content: s.content, display: s.display}; })()"
+    )
+    browser.set_width(1280)
+    assert "Run this page" in label["content"] and label["display"] != "none", label

@@ -120,8 +120,9 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
     assert len(axes) == 3
     # Panel (b) holds only English prose not in the training mix (plus the equal-loss line).
     labels_b = {t.get_text() for t in axes[1].get_legend().get_texts()}
-    assert labels_b - {"equal loss"} <= set(measured.ENGLISH_HELD_OUT)
-    assert "code" not in labels_b and "spanish" not in labels_b
+    names = plotting_measured.DISTRIBUTION_NAMES
+    assert labels_b - {"equal loss"} <= {names.get(d, d) for d in measured.ENGLISH_HELD_OUT}
+    assert not labels_b & {"code", "spanish", names["code"], names["spanish"]}
     assert _title_overlaps(fig) == []
     plt.close(fig)
 

@@ -35,7 +35,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 """Where the browser test keeps a screenshot of every page (a build artefact, git-ignored)."""
 
 
-def build_book(out: Path) -> Path:
+def build_book(out: Path, *, launch: bool = True) -> Path:
     """Build the whole book from scratch into ``out`` as ``make book`` does; return ``out/_build``.
 
     Writes the launch notebooks first (so the launch buttons point at them), executes every
@@ -46,7 +46,8 @@ def build_book(out: Path) -> Path:
 
     from scaling_utils.booktools import source_date_epoch, write_launch_notebooks
 
-    write_launch_notebooks(ROOT)
+    if launch:
+        write_launch_notebooks(ROOT)
     jb = Path(sys.executable).with_name("jupyter-book")
     env = os.environ | {
         "IPYTHONDIR": str(ROOT / ".ipython"),
@@ -64,10 +65,59 @@ def build_book(out: Path) -> Path:
     return out / "_build"
 
 
+_BACKGROUND: dict[str, tuple] = {}
+"""Book builds started when collection ends, in threads (each build is a subprocess), by fixture name."""
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the book builds the selected tests need at once, side by side.
+
+    A build is one process busy on one core; the test process is another. Starting the
+    builds (the shared one, and the determinism test's second) in the background while the
+    other tests run keeps both cores of a 2-core machine busy: ``make test`` then takes
+    about the time of its longest part instead of the sum.
+    """
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [name for name in ("book_build", "second_build")
+              if any(name in getattr(item, "fixturenames", ()) for item in session.items)]  # fmt: skip
+    if not wanted:
+        return
+    from scaling_utils.booktools import write_launch_notebooks
+
+    write_launch_notebooks(ROOT)  # once, before the builds read them
+    pool = ThreadPoolExecutor(len(wanted))
+    for name in wanted:
+        out = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        _BACKGROUND[name] = (pool.submit(build_book, out, launch=False), out)
+    pool.shutdown(wait=False)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    import shutil
+
+    for future, out in _BACKGROUND.values():
+        future.cancel()
+        if future.done() or future.running():
+            try:
+                future.result()
+            except Exception:  # reported by the fixture that used it
+                pass
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def background_build(name: str, tmp_path_factory) -> Path:
+    """The build started for fixture ``name`` at collection, or a fresh one (when none was started)."""
+    if name in _BACKGROUND:
+        return _BACKGROUND[name][0].result()
+    return build_book(tmp_path_factory.mktemp(name))
+
+
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory) -> Path:
     """One clean build of the book, shared by the book, provenance, link, browser and notebook tests."""
-    return build_book(tmp_path_factory.mktemp("book"))
+    return background_build("book_build", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import build_book
+from tests.conftest import background_build
 
 pytestmark = pytest.mark.book
 
@@ -24,7 +24,7 @@ def _digest(root):
 
 @pytest.fixture(scope="module")
 def second_build(tmp_path_factory):
-    return build_book(tmp_path_factory.mktemp("book-again"))
+    return background_build("second_build", tmp_path_factory)
 
 
 def test_figures_are_byte_identical(book_build, second_build):

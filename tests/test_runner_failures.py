@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,11 +56,20 @@ def _run(tmp_path, sweep, **kw):
         return run_sweep(sweep, tmp_path / "out", FIXTURE, executor=pool, **kw)
 
 
+@pytest.fixture(scope="module")
+def _trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("trained")
+    sweep = _sweep(base)
+    _run(base, sweep)
+    return base
+
+
 @pytest.fixture
-def finished(tmp_path):
-    sweep = _sweep(tmp_path)
-    csv = _run(tmp_path, sweep)
-    return sweep, csv, tmp_path / "out"
+def finished(_trained, tmp_path):
+    """A finished tiny sweep (trained once per module), copied for each test to damage."""
+    shutil.copytree(_trained, tmp_path, dirs_exist_ok=True)
+    sweep = tmp_path / "tiny.toml"
+    return sweep, tmp_path / "out" / "tiny.csv", tmp_path / "out"
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "other run", "no rows", "nan loss"])
@@ -183,7 +193,7 @@ def test_concurrent_assemblies_do_not_collide(finished):
         except Exception as err:
             errors.append(err)
 
-    threads = [threading.Thread(target=go) for _ in range(6)]
+    threads = [threading.Thread(target=go) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

@@ -5,6 +5,7 @@ Nothing here trains; every check fails in one line that names the file, run or f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -30,19 +31,25 @@ def run_cost(spec: RunSpec) -> float:
     return spec.tokens * (per_token + 2 * 256 * cfg.d_model) + 1e6  # plus the output layer
 
 
+@functools.lru_cache(maxsize=4)
+def _fixture_dists(path: str, mtime_ns: int) -> dict[str, dict]:
+    """Bytes and sha256 of the smoke corpus built from the fixture (cached while the file is unchanged)."""
+    from scaling_utils.experiment.corpus import fixture_corpus
+
+    texts = fixture_corpus(Path(path))
+    return {k: {"bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()} for k, v in texts.items()}
+
+
 def corpus_info(corpus: str, names: tuple[str, ...]) -> dict[str, dict]:
     """Bytes and sha256 of the named distributions of ``corpus`` (a folder, or ``fixture:<path>``).
 
     Raises :class:`SweepConfigError` in one line when the corpus is missing or lacks a name.
     """
     if corpus.startswith("fixture:"):
-        from scaling_utils.experiment.corpus import fixture_corpus
-
         path = Path(corpus.removeprefix("fixture:"))
         if not path.is_file():
             raise SweepConfigError(f"the smoke fixture {path} is missing")
-        texts = fixture_corpus(path)
-        dists = {k: {"bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()} for k, v in texts.items()}
+        dists = _fixture_dists(str(path), path.stat().st_mtime_ns)
     else:
         mf = Path(corpus) / "manifest.json"
         if not mf.is_file():

@@ -157,7 +157,15 @@ def _check_group(specs: list[RunSpec]) -> None:
         raise ValueError("a group lists the same run twice")
 
 
-def train_group(
+def train_group(specs: list[RunSpec], corpus: dict[str, bytes], device: str = "cpu", **kwargs) -> list[list[dict]]:
+    """Train ``specs`` (one run, or several that share a shape and a schedule) and return each one's rows.
+
+    Keyword arguments as :func:`_train` (snapshots).
+    """
+    return _train(specs, corpus, device, **kwargs)[0]
+
+
+def _train(
     specs: list[RunSpec],
     corpus: dict[str, bytes],
     device: str = "cpu",
@@ -166,8 +174,8 @@ def train_group(
     snapshot_every_s: float = 300.0,
     snapshot_every_steps: int | None = None,
     stop_after_steps: int | None = None,
-) -> list[list[dict]]:
-    """Train ``specs`` (one run, or several that share a shape and a schedule) and return each one's rows.
+) -> tuple[list[list[dict]], object]:
+    """Train ``specs`` and return each one's rows and the trainer.
 
     With ``snapshot_path``, the state is written there every ``snapshot_every_s`` seconds
     (or ``snapshot_every_steps`` steps) and a run whose snapshot exists resumes from it.
@@ -293,8 +301,7 @@ def train_group(
         if state["diverged"][m] is not None:
             for row in state["rows"][m]:
                 row["diverged_step"] = state["diverged"][m]
-    train_group.last_models = trainer.models()
-    return state["rows"]
+    return state["rows"], trainer
 
 
 def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu", **kwargs) -> list[dict]:
@@ -309,5 +316,5 @@ def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu", **kw
 
 def train_model(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu") -> tuple[list[dict], GPT]:
     """As :func:`train_run`, and also return the trained model (for tests and inspection)."""
-    rows = train_run(spec, corpus, device)
-    return rows, train_group.last_models[0]
+    rows, trainer = _train([spec], corpus, device)
+    return rows[0], trainer.models()[0]

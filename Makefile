@@ -34,24 +34,24 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-# The .ipynb twins of the chapters that the launch buttons open (git-ignored; see scaling_utils/booktools.py).
+# The .ipynb twins of the chapters that the launch buttons open (git-ignored; see scaling_utils/report/booktools.py).
 launch-notebooks: $(STAMP)
-	$(BIN)/python -m scaling_utils.booktools .
+	$(BIN)/python -m scaling_utils.report.booktools .
 
 # The figure shown in README.md (committed; tests check it is what the code makes).
 readme-figure: $(STAMP)
-	$(BIN)/python -m scaling_utils.booktools readme-figure .
+	$(BIN)/python -m scaling_utils.report.booktools readme-figure .
 
 readme-table: $(STAMP)
-	$(BIN)/python -m scaling_utils.provenance .
+	$(BIN)/python -m scaling_utils.report.provenance .
 
 # The Chinese web font (committed): Noto Sans CJK SC from Debian's fonts-noto-cjk (SIL OFL),
-# subset to the book's characters plus GB 2312 level 1 (scaling_utils/webfont.py).
+# subset to the book's characters plus GB 2312 level 1 (scaling_utils/report/webfont.py).
 FONT_DEB := .cache/fonts
 font: $(STAMP)
 	rm -rf $(FONT_DEB) && mkdir -p $(FONT_DEB)
 	cd $(FONT_DEB) && apt-get download fonts-noto-cjk && dpkg-deb -x fonts-noto-cjk_*.deb x
-	$(BIN)/python -m scaling_utils.webfont $(FONT_DEB)/x/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	$(BIN)/python -m scaling_utils.report.webfont $(FONT_DEB)/x/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
 	  _static/fonts $(FONT_DEB)/x/usr/share/doc/fonts-noto-cjk/copyright
 
 book: $(STAMP) launch-notebooks

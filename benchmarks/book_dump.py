@@ -32,12 +32,12 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from book_build import ROOT, pages  # noqa: E402
+from book_build import ROOT, pages
 
 GLUE_PREFIX = "application/papermill.record/"
 
 # Run in the kernel before the page's first cell: every rendered figure's data is recorded.
-RECORDER = r'''
+RECORDER = r"""
 import json as _dump_json, math as _dump_math
 import numpy as _dump_np
 import matplotlib.backend_bases as _dump_bb
@@ -101,7 +101,7 @@ def _dump_print_figure(self, *args, **kwargs):
     return _dump_original(self, *args, **kwargs)
 
 _dump_bb.FigureCanvasBase.print_figure = _dump_print_figure
-'''
+"""
 
 WRITER = """
 with open({path!r}, "w") as _dump_f:
@@ -128,7 +128,9 @@ def dump_page(path: Path) -> dict:
         fig_file = Path(tmp) / "figures.json"
         nb.cells.insert(0, nbformat.v4.new_code_cell(RECORDER))
         nb.cells.append(nbformat.v4.new_code_cell(WRITER.format(path=str(fig_file))))
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
         figures = json.loads(fig_file.read_text())
     glue: dict[str, dict] = {}
     outputs: list[dict] = []

@@ -1,7 +1,7 @@
 """Approach 3 on a large table of runs, under an address-space limit (issue 27).
 
 Writes a CSV of ``--rows`` IsoFLOP-like runs drawn from a known law with 1% noise, then runs
-``scaling-laws fit --approach 3`` on it in a child process whose address space is capped
+``scaling-book fit --approach 3`` on it in a child process whose address space is capped
 with ``resource.setrlimit(RLIMIT_AS)``, and prints the wall and CPU time and the peak
 resident memory. Measured (2 shared cores): 20k rows 35 s, 296 MB; 200k rows 714 s wall
 (289 s CPU), 326 MB peak, under a 2 GiB address-space limit (unchunked, one array of

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from scaling_utils import compute, fitting
+from scaling_utils.analysis.results import load_sweep_results
 from scaling_utils.cli import main
 from scaling_utils.laws import ChinchillaLaw
-from scaling_utils.results import load_sweep_results
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCH = ROOT.parent / "shared" / "data" / "external" / "chinchilla_fig4_epoch_extracted.csv"

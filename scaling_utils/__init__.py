@@ -1,11 +1,18 @@
-"""scaling_utils: published LLM scaling laws, compute arithmetic, fitting and plotting.
+"""scaling_utils: published LLM scaling laws, fitting, the book's runs and what the book shows.
 
-The ground floor (:mod:`~scaling_utils.laws`, :mod:`~scaling_utils.compute`) depends on numpy
-only; :mod:`~scaling_utils.datasize`, :mod:`~scaling_utils.report` and
-:mod:`~scaling_utils.plotting` build on it. Nothing here imports PyTorch.
+The house has one floor per role; a module imports only from its own floor or those below::
+
+    cli          the ``scaling-book`` command line
+    report       what the book shows: figures, tables, provenance, book build helpers
+    experiment   the training engine (PyTorch, optional)
+    analysis     reading and analysing runs, the book's and peers'
+    fitting      fitting laws to runs: power laws, the three approaches, bootstraps
+    simulations  synthetic runs and the pruning perceptron
+    laws         the published laws and their arithmetic
+    compute, _validation, _paths   the ground floor: FLOPs and parameters, checks, paths
+
+``tests/test_layout.py`` checks the order, counting imports inside functions too. Nothing
+outside :mod:`scaling_utils.experiment` imports PyTorch.
 """
 
-from scaling_utils import compute, datasize, laws, prompts, report
-
-__all__ = ["compute", "datasize", "laws", "prompts", "report"]
 __version__ = "0.1.0"

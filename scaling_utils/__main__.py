@@ -1,4 +1,4 @@
-"""``python -m scaling_utils``: the ``scaling-laws`` command line (see :mod:`scaling_utils.cli`)."""
+"""``python -m scaling_utils``: the ``scaling-book`` command line (see :mod:`scaling_utils.cli`)."""
 
 import sys
 

@@ -44,7 +44,7 @@ def build_book(out: Path, *, launch: bool = True) -> Path:
     import subprocess
     import sys
 
-    from scaling_utils.booktools import source_date_epoch, write_launch_notebooks
+    from scaling_utils.report.booktools import source_date_epoch, write_launch_notebooks
 
     if launch:
         write_launch_notebooks(ROOT)
@@ -84,7 +84,7 @@ def pytest_collection_finish(session) -> None:
               if any(name in getattr(item, "fixturenames", ()) for item in session.items)]  # fmt: skip
     if not wanted:
         return
-    from scaling_utils.booktools import write_launch_notebooks
+    from scaling_utils.report.booktools import write_launch_notebooks
 
     write_launch_notebooks(ROOT)  # once, before the builds read them
     pool = ThreadPoolExecutor(len(wanted))

@@ -8,7 +8,7 @@ import pytest
 
 from scaling_utils.analysis.backtest import backtest_isoflop
 from scaling_utils.analysis.bias import law_with_optimum, synthetic_grid
-from scaling_utils.porian import SETTINGS, load_porian2024, select
+from scaling_utils.analysis.porian import SETTINGS, load_porian2024, select
 
 BUDGETS = [1e11 * 3.16**k for k in range(7)]
 

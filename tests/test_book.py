@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling_utils import provenance
+from scaling_utils.report import provenance
 from tests.conftest import ROOT, book_pages
 
 pytestmark = pytest.mark.book
@@ -159,7 +159,7 @@ def test_every_sweep_an_artefact_names_was_read_by_its_page(book_build):
     """Provenance rests on what the build read: the manifest load_sweep_results wrote."""
     import json
 
-    from scaling_utils.booktools import READS_MANIFEST
+    from scaling_utils.report.booktools import READS_MANIFEST
 
     reads = [json.loads(line) for line in (book_build / READS_MANIFEST).read_text().splitlines() if line]
     assert reads, "the build recorded no reads"
@@ -296,7 +296,7 @@ def test_no_raw_citation_key_or_unresolved_reference(built_book):
 
 
 def test_no_e_notation_in_prose(built_book):
-    """Numbers in paragraphs are typeset (8.8 × 10¹³, scaling_utils.typeset), not 8.80e+13."""
+    """Numbers in paragraphs are typeset (8.8 × 10¹³, scaling_utils.report.typeset), not 8.80e+13."""
     bad = [
         f"{page.relative_to(built_book)}: {s[:160]}"
         for page in book_pages(built_book)
@@ -324,7 +324,7 @@ def test_footer_carries_the_last_commit_date(built_book):
     import datetime
     import subprocess
 
-    from scaling_utils.booktools import source_date_epoch
+    from scaling_utils.report.booktools import source_date_epoch
 
     epoch = source_date_epoch(ROOT)
     has_git = subprocess.run(["git", "-C", str(ROOT), "log", "-1"], capture_output=True, check=False).returncode == 0

@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from scaling_utils import booktools, provenance
+from scaling_utils.report import booktools, provenance
 from tests.conftest import ROOT
 
 

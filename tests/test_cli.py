@@ -1,4 +1,4 @@
-"""The ``scaling-laws`` command line, run through its real entry point."""
+"""The ``scaling-book`` command line, run through its real entry point."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tests.conftest import ROOT, SHARED
 
 EPOCH_CSV = SHARED / "data" / "external" / "chinchilla_fig4_epoch_extracted.csv"
 CS336_JSON = SHARED / "data" / "external" / "cs336_isoflops_curves_synthetic.json"
-SCRIPT = Path(sys.executable).parent / "scaling-laws"
+SCRIPT = Path(sys.executable).parent / "scaling-book"
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess:

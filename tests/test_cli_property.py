@@ -87,4 +87,4 @@ def test_fit_never_tracebacks(tmp_path, text, approach):
     assert status in (0, 2), err.getvalue()
     if status == 2:
         lines = err.getvalue().strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("scaling-laws: error: "), err.getvalue()
+        assert len(lines) == 1 and lines[0].startswith("scaling-book: error: "), err.getvalue()

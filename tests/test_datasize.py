@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaling_utils.datasize import (
+from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022
+from scaling_utils.laws.datasize import (
     ARTICLE_BYTES_PER_TOKEN,
     ARTICLE_T2,
     books_for_bytes,
@@ -18,7 +19,6 @@ from scaling_utils.datasize import (
     regenerate_t2,
     tokens_for_params,
 )
-from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022
 
 
 def _implied_interval():

@@ -161,8 +161,8 @@ def test_the_smoke_wsd_sweep_prints_its_saving_and_loads(tmp_path):
     import io
     from concurrent.futures import ThreadPoolExecutor
 
+    from scaling_utils.analysis.results import load_sweep_results
     from scaling_utils.experiment.sweep import run_sweep
-    from scaling_utils.results import load_sweep_results
 
     log = io.StringIO()
     with ThreadPoolExecutor(1) as pool:

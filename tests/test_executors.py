@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scaling_utils.results import load_sweep_results
+from scaling_utils.analysis.results import load_sweep_results
 from tests.conftest import ROOT
 
 pytest.importorskip("torch", reason="the experiment needs the [experiment] extra (torch)")

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scaling_utils.analysis.results import ResultsError, file_sha256, load_sweep_results
 from scaling_utils.experiment.corpus import fixture_corpus, split_blocks
 from scaling_utils.experiment.markov import MarkovSource
-from scaling_utils.results import ResultsError, file_sha256, load_sweep_results
 from tests.conftest import ROOT
 
 torch = pytest.importorskip("torch", reason="the experiment engine needs the [experiment] extra (PyTorch)")

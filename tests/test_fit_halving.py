@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils import fitting, measured, synthetic
+from scaling_utils import fitting
+from scaling_utils.analysis import measured
+from scaling_utils.analysis.results import load_sweep_results
 from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022_UNROUNDED
-from scaling_utils.results import load_sweep_results
+from scaling_utils.simulations import synthetic
 from tests.conftest import ROOT, SHARED
 
 EPOCH_CSV = SHARED / "data" / "external" / "chinchilla_fig4_epoch_extracted.csv"

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from scaling_utils import fitting, synthetic
+from scaling_utils import fitting
 from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022, HOFFMANN_2022_UNROUNDED, ChinchillaLaw
+from scaling_utils.simulations import synthetic
 from tests.conftest import SHARED
 
 EPOCH_CSV = SHARED / "data" / "external" / "chinchilla_fig4_epoch_extracted.csv"

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils import compute, fitting, synthetic
+from scaling_utils import compute, fitting
 from scaling_utils._validation import group_budgets
 from scaling_utils.fitting import parametric
 from scaling_utils.laws import HOFFMANN_2022_UNROUNDED, ChinchillaLaw
+from scaling_utils.simulations import synthetic
 from tests.conftest import ROOT, SHARED
 
 EPOCH_CSV = SHARED / "data" / "external" / "chinchilla_fig4_epoch_extracted.csv"

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils import measured
-from scaling_utils.results import load_sweep_results
+from scaling_utils.analysis import measured
+from scaling_utils.analysis.results import load_sweep_results
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "data" / "experiments"

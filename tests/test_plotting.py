@@ -6,15 +6,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from scaling_utils import plotting
 from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022_UNROUNDED, KAPLAN_2020
+from scaling_utils.report import figures
 
 
 def test_kaplan_power_laws_draws_the_published_curves():
-    fig = plotting.kaplan_power_laws()
+    fig = figures.kaplan.kaplan_power_laws()
     axes = [a for a in fig.get_axes() if a.axison]  # the fourth cell holds the legend
     assert len(axes) == 3
-    assert fig.get_size_inches()[0] <= plotting.MAX_WIDTH_IN
+    assert fig.get_size_inches()[0] <= figures.style.MAX_WIDTH_IN
     # The N panel's curve is exactly the published law.
     line = axes[2].get_lines()[0]
     x, y = line.get_data()
@@ -26,7 +26,7 @@ def test_kaplan_power_laws_draws_the_published_curves():
 
 def test_chinchilla_contours_marks_each_optimum():
     laws = [HOFFMANN_2022_UNROUNDED, BESIROGLU_2024]
-    fig = plotting.chinchilla_contours(laws, budgets=(1e20, 1e22))
+    fig = figures.chinchilla.chinchilla_contours(laws, budgets=(1e20, 1e22))
     axes = [a for a in fig.get_axes() if a.get_label() != "<colorbar>"]
     assert len(axes) == 4
     # The frontier line on the left panel is N_opt(C).
@@ -40,13 +40,13 @@ def test_chinchilla_contours_marks_each_optimum():
 
 def test_chinchilla_contours_rejects_bad_input():
     with pytest.raises(ValueError, match="laws must hold at least one"):
-        plotting.chinchilla_contours([])
+        figures.chinchilla.chinchilla_contours([])
     with pytest.raises(ValueError, match="highlight_flops must be finite and > 0"):
-        plotting.chinchilla_contours([BESIROGLU_2024], highlight_flops=-1.0)
+        figures.chinchilla.chinchilla_contours([BESIROGLU_2024], highlight_flops=-1.0)
 
 
 def test_latex_sci():
-    assert plotting.latex_sci(3.1e8) == r"3.1\times10^{8}"
+    assert figures.style.latex_sci(3.1e8) == r"3.1\times10^{8}"
 
 
 def test_book_style_keeps_interactive_mode_set_inside():
@@ -57,7 +57,7 @@ def test_book_style_keeps_interactive_mode_set_inside():
     before = mpl.is_interactive()
     try:
         mpl.interactive(False)
-        with plotting.book_style():
+        with figures.style.book_style():
             mpl.interactive(True)
         assert mpl.is_interactive()
     finally:
@@ -83,21 +83,22 @@ def _title_overlaps(fig, gap_in=0.5):
 
 
 def test_approaches_and_interval_width_figures():
-    from scaling_utils import fitting, synthetic
+    from scaling_utils import fitting
     from scaling_utils.laws import HOFFMANN_2022
+    from scaling_utils.simulations import synthetic
 
     runs = synthetic.isoflop_runs(HOFFMANN_2022, noise=0.0)
     curves = synthetic.training_curves(HOFFMANN_2022, noise=0.0)
     f1 = fitting.fit_envelope(curves["N"], curves["flops"], curves["loss"], run=curves["run"])
     f2 = fitting.fit_isoflop(runs["N"], runs["C"], runs["loss"])
     f3 = fitting.fit_chinchilla(runs["N"], runs["D"], runs["loss"], grid=fitting.default_grid()[::50])
-    fig = plotting.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022, label="our runs")
+    fig = figures.chinchilla.chinchilla_approaches(curves, runs, f1, f2, f3, HOFFMANN_2022, label="our runs")
     assert len([a for a in fig.get_axes() if a.axison]) == 3
     assert _title_overlaps(fig) == []
     import pandas as pd
 
     study = pd.DataFrame({"n_runs": [30, 120, 480], "width": [0.08, 0.04, 0.02], "level": 0.8})
-    fig = plotting.interval_width(study, 0.001)
+    fig = figures.chinchilla.interval_width(study, 0.001)
     assert "80%" in fig.get_axes()[0].get_ylabel()
 
 
@@ -105,22 +106,23 @@ def test_approaches_and_interval_width_figures():
 
 
 def _committed(sweep):
-    from scaling_utils.results import load_sweep_results
+    from scaling_utils.analysis.results import load_sweep_results
     from tests.conftest import ROOT
 
     return load_sweep_results(sweep, ROOT / "data" / "experiments")
 
 
 def test_generalization_offset_draws_three_panels_from_the_size_sweep():
-    from scaling_utils import measured, plotting_measured
+    from scaling_utils.analysis import measured
+    from scaling_utils.report import figures
 
     size = _committed("size")
-    fig = plotting_measured.generalization_offset(size)
+    fig = figures.generalization.generalization_offset(size)
     axes = [a for a in fig.get_axes() if a.axison]
     assert len(axes) == 3
     # Panel (b) holds only English prose not in the training mix (plus the equal-loss line).
     labels_b = {t.get_text() for t in axes[1].get_legend().get_texts()}
-    names = plotting_measured.DISTRIBUTION_NAMES
+    names = figures.generalization.DISTRIBUTION_NAMES
     assert labels_b - {"equal loss"} <= {names.get(d, d) for d in measured.ENGLISH_HELD_OUT}
     assert not labels_b & {"code", "spanish", names["code"], names["spanish"]}
     assert _title_overlaps(fig) == []
@@ -128,14 +130,16 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
 
 
 def test_kaplan_measured_draws_the_fits_it_is_given():
-    from scaling_utils import fitting, measured, plotting_measured
+    from scaling_utils import fitting
+    from scaling_utils.analysis import measured
+    from scaling_utils.report import figures
 
     size = _committed("size")
     early = measured.early_stopped(_committed("data"))
     fit_d = fitting.fit_power_law(early["D"], early["loss"])
     fin = measured.final_train(size)
     fit_n = fitting.fit_power_law(fin["params_nonembedding"], fin["loss"])
-    fig = plotting_measured.kaplan_measured(size, measured.compute_frontier(size), early, fit_d, fit_n)
+    fig = figures.kaplan.kaplan_measured(size, measured.compute_frontier(size), early, fit_d, fit_n)
     texts = [t.get_text() for ax in fig.get_axes() if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert any(f"{fit_d.exponent:.3f}" in t for t in texts)
     assert any(f"{fit_n.exponent:.3f}" in t for t in texts)
@@ -143,14 +147,15 @@ def test_kaplan_measured_draws_the_fits_it_is_given():
 
 
 def test_shape_and_schedule_figures():
-    from scaling_utils import measured, plotting_measured
+    from scaling_utils.analysis import measured
+    from scaling_utils.report import figures
 
-    fig = plotting_measured.shape_effects(measured.shape_effects(_committed("shape")))
+    fig = figures.kaplan.shape_effects(measured.shape_effects(_committed("shape")))
     assert len([a for a in fig.get_axes() if a.axison]) == 3
     assert _title_overlaps(fig) == []
     plt.close(fig)
     effects = measured.schedule_effects(_committed("lr_schedule"))
-    fig = plotting_measured.lr_schedules(effects, steps=50)
+    fig = figures.kaplan.lr_schedules(effects, steps=50)
     assert len(fig.get_axes()[0].get_lines()) == len(effects)
     plt.close(fig)
 
@@ -160,24 +165,24 @@ def test_every_book_figure_is_capped_so_its_type_reads_at_caption_size():
     import matplotlib as mpl
 
     column_px, caption_px = 768, 16
-    with plotting.book_style():
+    with figures.style.book_style():
         smallest_pt = min(
             mpl.rcParams[k] for k in ("font.size", "axes.labelsize", "xtick.labelsize", "ytick.labelsize")
         )
         fig = plt.figure(figsize=(12, 3))
     rendered = smallest_pt * column_px / (72 * fig.get_size_inches()[0])
     plt.close(fig)
-    assert fig.get_size_inches()[0] == plotting.MAX_WIDTH_IN
+    assert fig.get_size_inches()[0] == figures.style.MAX_WIDTH_IN
     assert rendered >= caption_px
 
 
 def test_objective_profile_keeps_its_legend_off_the_panels():
     import pandas as pd
 
-    from scaling_utils import plotting_reconcile
+    from scaling_utils.report import figures
 
     profile = pd.DataFrame({"E": [0.5, 1.0, 1.5], "objective": [2e-3, 1e-3, 3e-3], "a": [0.7, 0.6, 0.5]})
-    fig = plotting_reconcile.objective_profile(profile, free_E=0.9, min_loss=1.4)
+    fig = figures.chinchilla.objective_profile(profile, free_E=0.9, min_loss=1.4)
     assert _title_overlaps(fig) == []
     left, right = fig.get_axes()
     assert left.get_legend() is None and right.get_legend() is None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scaling_utils.laws import HOFFMANN_2022_UNROUNDED, KAPLAN_2020, PUBLISHED_T1
-from scaling_utils.prompts import ARTICLE_EXAMPLES, ARTICLE_QUERY, addition_example, few_shot_prompt
-from scaling_utils.report import comparison_table, t1_table
+from scaling_utils.report.prompts import ARTICLE_EXAMPLES, ARTICLE_QUERY, addition_example, few_shot_prompt
+from scaling_utils.report.tables import comparison_table, t1_table
 
 
 def test_article_prompts():
@@ -56,36 +56,36 @@ def test_t1_table_refit_columns():
 def test_book_table_reads_as_a_table_and_refuses_raw_headings():
     import pandas as pd
 
-    from scaling_utils import report
+    from scaling_utils.report import tables
 
     t = pd.DataFrame({"n_params": [1e9, 7e9], "ok": [True, False], "loss": [2.0, float("nan")]})
-    out = report.book_table(
+    out = tables.book_table(
         t, {"n_params": "parameters", "ok": "matches", "loss": "loss (nats)"}, {"n_params": ".0e", "loss": ".3f"}
     )
     assert out.index.name == "parameters" and list(out.columns) == ["matches", "loss (nats)"]
     assert list(out["matches"]) == ["✓", "✗"] and list(out["loss (nats)"]) == ["2.000", ""]
     with pytest.raises(ValueError, match="has an underscore"):
-        report.book_table(t, {"n_params": "n_params"})
+        tables.book_table(t, {"n_params": "n_params"})
     with pytest.raises(ValueError, match="df has no column 'tokens'"):
-        report.book_table(t, {"tokens": "tokens"})
+        tables.book_table(t, {"tokens": "tokens"})
     with pytest.raises(ValueError, match="index 'loss' must be one of the columns kept"):
-        report.book_table(t, {"n_params": "parameters"}, index="loss")
+        tables.book_table(t, {"n_params": "parameters"}, index="loss")
 
 
 def test_book_tables_show_long_cells_in_full():
     """pandas' HTML cuts text at 50 characters with '...'; the book's tables never do."""
     import pandas as pd
 
-    from scaling_utils import report
+    from scaling_utils.report import tables
 
     note = "a note of well over fifty characters, whose end carries the point " * 2
     t = pd.DataFrame({"what": ["x"], "note": [note]})
     for table in (
-        report.book_table(t, {"what": "what", "note": "note"}),
-        report.comparison_table([("claim", "article", "book", note)]),
-        report.book_table(t, {"what": "what", "note": "note"}).head(1),  # stays a BookTable
+        tables.book_table(t, {"what": "what", "note": "note"}),
+        tables.comparison_table([("claim", "article", "book", note)]),
+        tables.book_table(t, {"what": "what", "note": "note"}).head(1),  # stays a BookTable
     ):
-        assert isinstance(table, report.BookTable)
+        assert isinstance(table, tables.BookTable)
         assert note.strip() in table._repr_html_()
     # The option is restored: plain DataFrames elsewhere are untouched.
     assert pd.get_option("display.max_colwidth") == 50

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from scaling_utils import provenance
+from scaling_utils.report import provenance
 from tests.conftest import ROOT, SHARED
 
 # The article map's identifiers (../shared/ARTICLE_MAP.md), kept here too so that the test
@@ -88,7 +88,7 @@ def test_bad_entries_and_lookups_are_refused():
     with pytest.raises(ValueError, match="artefact_id must be one of"):
         provenance.artefact("F9")
     with pytest.raises(ValueError, match="dotted must name an existing object"):
-        provenance.resolve("scaling_utils.plotting.no_such_figure")
+        provenance.resolve("scaling_utils.report.figures.chinchilla.no_such_figure")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scaling_utils.pruning import PruningError, learning_curves, max_margin_student, pruned_error, slope_fit
+from scaling_utils.simulations.pruning import PruningError, learning_curves, max_margin_student, pruned_error, slope_fit
 
 
 def test_max_margin_student_is_the_exact_hard_margin_solution():

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils import measured, porian, reconcile
+from scaling_utils.analysis import measured, porian
+from scaling_utils.analysis.results import ResultsError, load_sweep_results
 from scaling_utils.fitting import fit_isoflop
-from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022, HOFFMANN_2022_UNROUNDED, ChinchillaLaw
-from scaling_utils.results import ResultsError, load_sweep_results
+from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022, HOFFMANN_2022_UNROUNDED, ChinchillaLaw, reconcile
 from tests.conftest import ROOT, SHARED
 
 LAWS = [HOFFMANN_2022, HOFFMANN_2022_UNROUNDED, BESIROGLU_2024]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils.repeated import effective_tokens, fit_repeat, prefix_shift, repeat_points
-from scaling_utils.results import load_sweep_results
+from scaling_utils.analysis.repeated import effective_tokens, fit_repeat, prefix_shift, repeat_points
+from scaling_utils.analysis.results import load_sweep_results
 from tests.conftest import ROOT
 
 

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from scaling_utils.results import SWEEPS, load_sweep_results
+from scaling_utils.analysis.results import SWEEPS, load_sweep_results
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "data" / "experiments"
@@ -40,7 +40,8 @@ def test_final_loss_falls_with_model_size():
 
 
 def test_every_isoflop_budget_has_an_interior_minimum():
-    from scaling_utils import fitting, measured
+    from scaling_utils import fitting
+    from scaling_utils.analysis import measured
 
     fin = measured.final_train(load_sweep_results("isoflop", FOLDER))
     for budget, g in fin.groupby("budget_flops"):
@@ -53,9 +54,10 @@ def test_every_isoflop_budget_has_an_interior_minimum():
 
 
 def test_chinchilla_isoflop_meets_its_step_and_interior_criteria():
-    from scaling_utils import fitting, isoflop_v2
+    from scaling_utils import fitting
+    from scaling_utils.analysis import isoflop
 
-    runs = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", FOLDER), "head")
+    runs = isoflop.final_runs(load_sweep_results("chinchilla_isoflop", FOLDER), "head")
     assert runs["group"].nunique() >= 5 and np.log10(runs["group"].max() / runs["group"].min()) >= 1.2
     assert (runs["steps"] >= 500).all()  # every run long enough to be limited by capacity or data
     seed0 = runs[runs["seed"] == 0]
@@ -81,7 +83,7 @@ def test_no_committed_data_records_a_machine_path():
 def test_loading_records_what_was_read_when_the_build_asks(tmp_path, monkeypatch):
     import json
 
-    from scaling_utils import results
+    from scaling_utils.analysis import results
 
     manifest = tmp_path / "reads.jsonl"
     monkeypatch.setenv(results.READS_ENV, str(manifest))

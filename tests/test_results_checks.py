@@ -12,7 +12,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from scaling_utils.results import SWEEPS, ResultsError, file_sha256, load_sweep_results
+from scaling_utils.analysis.results import SWEEPS, ResultsError, file_sha256, load_sweep_results
 from tests.conftest import ROOT
 
 SOURCE = ROOT / "data" / "experiments"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scaling_utils import isoflop_v2, sweep_checks
-from tests.test_isoflop_v2 import _sweep
+from scaling_utils.analysis import isoflop, sweep_checks
+from tests.test_isoflop import _sweep
 
 
 def _runs(**kw):
-    return isoflop_v2.final_runs(_sweep(**kw), "head")
+    return isoflop.final_runs(_sweep(**kw), "head")
 
 
 def test_an_identical_rerun_changes_nothing():
@@ -53,12 +53,12 @@ def test_committed_batch_check_raises_a_as_the_chapter_says():
 
     If the finished sweep (or a rerun) says otherwise, this fails and the prose must change.
     """
-    from scaling_utils.results import load_sweep_results
+    from scaling_utils.analysis.results import load_sweep_results
     from tests.conftest import ROOT
 
     folder = ROOT / "data" / "experiments"
-    ref = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
-    chk = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
+    ref = isoflop.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
+    chk = isoflop.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
     assert 8e12 in sweep_checks.complete_groups(ref, chk)
     est, vert = sweep_checks.compare_settings(ref, chk)
     assert (est.loc["check", ["a1", "a2", "a3"]] > est.loc["reference", ["a1", "a2", "a3"]]).all(), est
@@ -84,13 +84,13 @@ def test_committed_batch8_check_finds_a_best_batch_per_budget():
     """What the chapter reads off chinchilla_isoflop_batch8: batch 8 helps the small budget,
     not the large one, and with each budget at its best batch the exponent falls below the
     batch-16 one."""
-    from scaling_utils.results import load_sweep_results
+    from scaling_utils.analysis.results import load_sweep_results
     from tests.conftest import ROOT
 
     folder = ROOT / "data" / "experiments"
-    ref = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
-    b16 = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
-    b8 = isoflop_v2.final_runs(load_sweep_results("chinchilla_isoflop_batch8", folder), "head")
+    ref = isoflop.final_runs(load_sweep_results("chinchilla_isoflop", folder), "head")
+    b16 = isoflop.final_runs(load_sweep_results("chinchilla_isoflop_batch16", folder), "head")
+    b8 = isoflop.final_runs(load_sweep_results("chinchilla_isoflop_batch8", folder), "head")
     table = sweep_checks.vertices_by_setting({"16": sweep_checks.swap_groups(ref, b16), "8": b8})
     wide = table.pivot(index="group", columns="setting")
     assert list(wide.index) == [1e12, 8e12]

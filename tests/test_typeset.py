@@ -1,4 +1,4 @@
-"""Numbers typeset for prose (scaling_utils.typeset) and the glue format that uses them."""
+"""Numbers typeset for prose (scaling_utils.report.typeset) and the glue format that uses them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaling_utils.typeset import format_spec, sci
+from scaling_utils.report.typeset import format_spec, sci
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
-"""The shipped Chinese web font covers the book's Chinese and GB 2312 level 1 (scaling_utils.webfont)."""
+"""The shipped Chinese web font covers the book's Chinese and GB 2312 level 1 (scaling_utils.report.webfont)."""
 
 from __future__ import annotations
 
 import pytest
 
-from scaling_utils import webfont
+from scaling_utils.report import webfont
 from tests.conftest import ROOT
 
 FONT = ROOT / "_static" / "fonts" / webfont.FONT_FILE

@@ -1,5 +1,4 @@
-"""Analysis of the book's own runs for the predictability experiment: the plan, hyperparameters, predictions.
+"""Reading and analysing runs, the book's own and peers': loading, the approaches on sweeps, checks, plans, predictions.
 
-May import the ground floor (``compute``, ``_paths``, ``_validation``), ``laws`` and ``fitting``;
-never ``report`` or ``cli``.
+May import the ground floor, ``laws``, ``simulations`` and ``fitting``; never ``experiment``, ``report`` or ``cli``.
 """

@@ -33,7 +33,7 @@ CENTRES = (2e4, 3.4e4, 6e4)
 def porian_backtests() -> pd.DataFrame:
     """Each of Porian et al.'s settings: fit the 8 smallest budgets, predict the rest."""
     from scaling_utils.analysis.backtest import backtest_isoflop
-    from scaling_utils.porian import SETTINGS, load_porian2024, select
+    from scaling_utils.analysis.porian import SETTINGS, load_porian2024, select
 
     df = load_porian2024()
     rows = [backtest_isoflop(select(df, s).rename(columns={"n": "N", "flops": "C", "tokens": "D"}), 8,
@@ -44,8 +44,8 @@ def porian_backtests() -> pd.DataFrame:
 def sweep_backtests() -> pd.DataFrame:
     """The committed corrected IsoFLOP sweep (6 budgets): fit the 4 and the 5 smallest, predict the rest."""
     from scaling_utils.analysis.backtest import backtest_isoflop
-    from scaling_utils.isoflop_v2 import final_runs
-    from scaling_utils.results import load_sweep_results
+    from scaling_utils.analysis.isoflop import final_runs
+    from scaling_utils.analysis.results import load_sweep_results
 
     r = final_runs(load_sweep_results("chinchilla_isoflop", _ROOT / "data" / "experiments"))
     r = r.groupby(["group", "N"], as_index=False).agg(D=("D", "mean"), loss=("loss", "mean"))

@@ -1,7 +1,9 @@
-"""``scaling-laws``: fit your own runs, plan a compute budget.
+"""``scaling-book``: fit your own runs, plan a compute budget; the top floor.
 
-scaling-laws fit RUNS.csv [--approach all|1|2|3] [--resamples 4000] [--seed 0] ...
-scaling-laws plan --compute C [--law NAME|FILE.json] [--unique-tokens U] [--inference-tokens D]
+May import every wing; nothing imports it but ``scaling_utils.__main__``.
+
+scaling-book fit RUNS.csv [--approach all|1|2|3] [--resamples 4000] [--seed 0] ...
+scaling-book plan --compute C [--law NAME|FILE.json] [--unique-tokens U] [--inference-tokens D]
 
 Bad input stops with one line naming the file, row or column, and exit status 2.
 """
@@ -70,7 +72,7 @@ def _level(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (its help texts are shown in the book)."""
     parser = argparse.ArgumentParser(
-        prog="scaling-laws",
+        prog="scaling-book",
         description="Fit compute-optimal scaling laws to your own runs, or plan a compute budget "
         "with a published law. The fits are the three approaches of Hoffmann et al. (2022), "
         "with bootstrap intervals, as in the book 'Scaling Laws, Reproduced'.",
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
     """Run the command line; return the exit status (2 for bad input).
 
     Bad input, and a fit the library refuses, end with one line on stderr; a closed
-    output pipe (``scaling-laws fit ... | head``) ends quietly.
+    output pipe (``scaling-book fit ... | head``) ends quietly.
     """
     out = out or sys.stdout
     parser = build_parser()
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
         if isinstance(err, BrokenPipeError):
             return _quiet_pipe(out)
         where = "" if isinstance(err, InputError) else f"{getattr(args, 'runs', None) or 'plan'}: "
-        print(f"scaling-laws: error: {where}{err}", file=sys.stderr)
+        print(f"scaling-book: error: {where}{err}", file=sys.stderr)
         return 2
 
 

@@ -1,4 +1,4 @@
-"""``scaling-laws fit``: the three approaches of Hoffmann et al. (2022) on a table of runs."""
+"""``scaling-book fit``: the three approaches of Hoffmann et al. (2022) on a table of runs."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def plot_fit(result: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from scaling_utils.plotting import chinchilla_approaches
+    from scaling_utils.report.figures.chinchilla import chinchilla_approaches
 
     fits = result.get("_fits", {})
     if set(fits) != {"1", "2", "3"}:

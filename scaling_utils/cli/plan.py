@@ -1,4 +1,4 @@
-"""``scaling-laws plan``: the compute-optimal (and inference-aware) model for a budget."""
+"""``scaling-book plan``: the compute-optimal (and inference-aware) model for a budget."""
 
 from __future__ import annotations
 

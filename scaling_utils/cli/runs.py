@@ -1,4 +1,4 @@
-"""Reading a table of runs for ``scaling-laws fit``, with errors that name the file, row or column."""
+"""Reading a table of runs for ``scaling-book fit``, with errors that name the file, row or column."""
 
 from __future__ import annotations
 

@@ -147,11 +147,11 @@ PREFIX_UNIQUES = (8_000_000, 4_000_000, 2_000_000, 1_000_000, 500_000, 250_000, 
 
 
 def _prefix_shift(corpus: Path, out: Path) -> int:
-    """Write ``repeat_prefix_shift.csv`` and its meta: :func:`scaling_utils.repeated.prefix_shift`."""
+    """Write ``repeat_prefix_shift.csv`` and its meta: :func:`scaling_utils.analysis.repeated.prefix_shift`."""
     from scaling_utils._paths import sha256_file
+    from scaling_utils.analysis.repeated import prefix_shift
     from scaling_utils.experiment.corpus import load_corpus
     from scaling_utils.experiment.sweep import _git_commit
-    from scaling_utils.repeated import prefix_shift
 
     texts = load_corpus(corpus, ("train_fit", "train"))
     table = prefix_shift(texts["train_fit"], texts["train"], PREFIX_UNIQUES)
@@ -161,7 +161,7 @@ def _prefix_shift(corpus: Path, out: Path) -> int:
     meta = {
         "what": "held-out cross-entropy (nats/byte) of a byte-bigram model counted on the first U bytes "
         "of train_fit (prefix) and on U bytes of random 4,096-byte blocks (random), seed 0, smoothing 0.01",
-        "made_by": "python -m scaling_utils.experiment prefix-shift (scaling_utils.repeated.prefix_shift)",
+        "made_by": "python -m scaling_utils.experiment prefix-shift (scaling_utils.analysis.repeated.prefix_shift)",
         "code_commit": _git_commit(),
         "corpus_manifest_sha256": sha256_file(corpus / "manifest.json"),
         "csv_sha256": sha256_file(csv),

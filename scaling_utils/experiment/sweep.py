@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from scaling_utils._paths import repo_root, sha256_file
+from scaling_utils.analysis.results import COLUMNS, file_sha256
 from scaling_utils.experiment.config import SweepConfigError, load_sweep
 from scaling_utils.experiment.executors import ExecutorSettings, start, write_atomic
 from scaling_utils.experiment.guard import (
@@ -52,7 +53,6 @@ from scaling_utils.experiment.guard import (
     run_cost,
 )
 from scaling_utils.experiment.spec import RunSpec
-from scaling_utils.results import COLUMNS, file_sha256
 
 __all__ = ["SweepConfigError", "SweepFailed", "assemble", "load_sweep", "run_sweep"]
 

@@ -307,7 +307,7 @@ def _train(
 def train_run(spec: RunSpec, corpus: dict[str, bytes], device: str = "cpu", **kwargs) -> list[dict]:
     """Train ``spec``'s model on ``corpus[spec.train_dist]``; return one row per checkpoint and distribution.
 
-    Rows carry the tidy columns of the results files (see :mod:`scaling_utils.results`)
+    Rows carry the tidy columns of the results files (see :mod:`scaling_utils.analysis.results`)
     plus ``lr_sum`` (the learning rate summed over the steps so far) and ``wall_s``.
     Keyword arguments go to :func:`train_group` (snapshots).
     """

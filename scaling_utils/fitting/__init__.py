@@ -1,5 +1,7 @@
 """Fitting scaling laws the way the papers did, fast enough to bootstrap in a notebook.
 
+May import the ground floor, ``laws`` and ``simulations``; never ``analysis`` or above.
+
 * :func:`fit_power_law`: ``y = coefficient * x**exponent`` by least squares in log-log space.
 * :func:`fit_saturating_power_law`: ``y = E + A * x**-alpha`` (a loss curve with a floor).
 * :func:`fit_chinchilla`: approach 3 of Hoffmann et al. (2022), the parametric loss fitted

@@ -26,7 +26,7 @@ def interval_width_study(
     """How wide approach 3's bootstrap interval for ``a`` is, against the number of runs.
 
     For each entry of ``n_sizes``, draws IsoFLOP runs from ``law`` (see
-    :func:`scaling_utils.synthetic.isoflop_runs`) with that many sizes per budget, fits
+    :func:`scaling_utils.simulations.synthetic.isoflop_runs`) with that many sizes per budget, fits
     approach 3 and bootstraps it.
 
     Returns
@@ -34,7 +34,7 @@ def interval_width_study(
     pandas.DataFrame
         ``n_runs, a, low, high, width, level`` per dataset.
     """
-    from scaling_utils.synthetic import isoflop_runs
+    from scaling_utils.simulations.synthetic import isoflop_runs
 
     level = check_level(level)
     rows = []

@@ -1,7 +1,7 @@
 """Analyses of the book's own training runs (``data/experiments``), one function per artefact.
 
-Each takes the tidy results of a sweep (:func:`scaling_utils.results.load_sweep_results`) and
-returns a DataFrame or a fit; :mod:`scaling_utils.plotting` draws them. Losses are in nats
+Each takes the tidy results of a sweep (:func:`scaling_utils.analysis.results.load_sweep_results`) and
+returns a DataFrame or a fit; :mod:`scaling_utils.report.figures.chinchilla` draws them. Losses are in nats
 per byte, sizes are non-embedding parameters (Kaplan's N), compute is ``6 N D`` FLOPs.
 """
 
@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scaling_utils.analysis.isoflop import final_runs
+from scaling_utils.analysis.results import load_sweep_results
 from scaling_utils.compute import pf_days
 from scaling_utils.fitting import (
     ApproachFit,
@@ -26,8 +28,6 @@ from scaling_utils.fitting import (
     fit_saturating_power_law,
     isoflop_minima,
 )
-from scaling_utils.isoflop_v2 import final_runs
-from scaling_utils.results import load_sweep_results
 
 __all__ = [
     "COUNTINGS",
@@ -231,7 +231,7 @@ def irreducible_loss(synthetic: pd.DataFrame, distribution: str) -> SaturatingPo
 
 
 def approach_inputs(size: pd.DataFrame, isoflop: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The book's runs in the shape of :func:`scaling_utils.plotting.chinchilla_approaches`' inputs.
+    """The book's runs in the shape of :func:`scaling_utils.report.figures.chinchilla.chinchilla_approaches`' inputs.
 
     Returns ``curves`` (size sweep, training distribution: ``run, N, flops, loss``) and
     ``runs`` (IsoFLOP sweep, final checkpoints: ``C, N, D, loss``).
@@ -341,7 +341,7 @@ def fit_recounted(runs: pd.DataFrame, *, window: int | None = 5) -> ApproachFit:
 def point_estimates(runs: pd.DataFrame, *, window: int = 5, min_steps: int = 500) -> dict[str, object]:
     """Approaches 1-3 on :func:`final_runs`' rows, point estimates only (no bootstrap).
 
-    As :func:`~scaling_utils.isoflop_v2.three_approaches` fits them: approach 1 from each
+    As :func:`~scaling_utils.analysis.isoflop.three_approaches` fits them: approach 1 from each
     size's losses across budgets (seed 0; envelope points won by an edge size left out),
     approach 2 by :func:`fit_recounted` (vertex compute interpolated in the runs' own count,
     so it holds for any counting), approach 3 on runs with at least ``min_steps`` steps. An approach that

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scaling_utils._validation import as_positive, positive_scalar, scalar_or_array
-from scaling_utils.laws import ChinchillaLaw
+from scaling_utils.laws.chinchilla import ChinchillaLaw
 
 __all__ = [
     "PEARCE_SONG_GAMMA",

@@ -17,7 +17,7 @@ from scaling_utils._validation import positive_scalar
 if TYPE_CHECKING:
     import pandas as pd
 
-    from scaling_utils.laws import ChinchillaLaw
+    from scaling_utils.laws.chinchilla import ChinchillaLaw
 
 __all__ = ["SARDANA_2024_LAW", "InferenceOptimum", "inference_optimal", "inference_table"]
 
@@ -134,7 +134,7 @@ def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) 
 
 
 def _sardana_law() -> ChinchillaLaw:
-    from scaling_utils.laws import ChinchillaLaw
+    from scaling_utils.laws.chinchilla import ChinchillaLaw
 
     return ChinchillaLaw(
         E=1.69,

@@ -11,8 +11,8 @@ to the branch the launch buttons name.
 It also regenerates the README's figure (:func:`write_readme_figure`) and, as a Sphinx
 extension, makes the cell ids of the book's notebooks deterministic.
 
-Run as ``python -m scaling_utils.booktools [ROOT]`` (launch notebooks) or
-``python -m scaling_utils.booktools readme-figure [ROOT]``.
+Run as ``python -m scaling_utils.report.booktools [ROOT]`` (launch notebooks) or
+``python -m scaling_utils.report.booktools readme-figure [ROOT]``.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def write_launch_notebooks(root: Path | str = ".") -> list[Path]:
     """Write ``<page>.ipynb`` beside each notebook page (chapters and provenance); return the paths."""
     import nbformat
 
-    from scaling_utils.provenance import repository
+    from scaling_utils.report.provenance import repository
 
     root = Path(root)
     url, branch = repository(root)
@@ -196,8 +196,8 @@ READS_MANIFEST = "data-reads.jsonl"
 
 
 def _start_reads_manifest(app) -> None:  # pragma: no cover - runs inside every book build
-    """Point :func:`scaling_utils.results.load_sweep_results` at a fresh manifest of reads."""
-    from scaling_utils.results import READS_ENV
+    """Point :func:`scaling_utils.analysis.results.load_sweep_results` at a fresh manifest of reads."""
+    from scaling_utils.analysis.results import READS_ENV
 
     path = Path(app.outdir).parent / READS_MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,13 +207,13 @@ def _start_reads_manifest(app) -> None:  # pragma: no cover - runs inside every 
 
 def _page_being_read(app, docname: str, source) -> None:  # pragma: no cover - every book build
     """Tell the kernel about to execute ``docname`` which page it is (kernels inherit it)."""
-    from scaling_utils.results import PAGE_ENV
+    from scaling_utils.analysis.results import PAGE_ENV
 
     os.environ[PAGE_ENV] = docname
 
 
 def _typeset_glue_numbers() -> None:  # pragma: no cover - runs inside every book build
-    """Teach ``{glue:text}`` the format ``.<digits>t``: ``8.8 × 10¹³`` (:mod:`scaling_utils.typeset`).
+    """Teach ``{glue:text}`` the format ``.<digits>t``: ``8.8 × 10¹³`` (:mod:`scaling_utils.report.typeset`).
 
     myst-nb formats glued text with ``format_plain_text`` (imported by name into its glue role
     and its cross-reference resolver); both get a wrapper that handles ``t`` and passes every
@@ -224,7 +224,7 @@ def _typeset_glue_numbers() -> None:  # pragma: no cover - runs inside every boo
     import myst_nb.ext.glue.crossref as crossref
     import myst_nb.ext.glue.roles as roles
 
-    from scaling_utils.typeset import format_spec
+    from scaling_utils.report.typeset import format_spec
 
     original = roles.format_plain_text
     if getattr(original, "typesets", False):
@@ -267,12 +267,12 @@ def write_readme_figure(root: Path | str = ".") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from scaling_utils import plotting
     from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022_UNROUNDED
+    from scaling_utils.report.figures.chinchilla import chinchilla_contours
 
     out = Path(root) / README_FIGURE
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig = plotting.chinchilla_contours([HOFFMANN_2022_UNROUNDED, BESIROGLU_2024], highlight_flops=5.76e23)
+    fig = chinchilla_contours([HOFFMANN_2022_UNROUNDED, BESIROGLU_2024], highlight_flops=5.76e23)
     fig.savefig(out, dpi=80, metadata={"Software": None})
     plt.close(fig)
     return out

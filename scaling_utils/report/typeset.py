@@ -1,7 +1,7 @@
 """Numbers typeset for prose: ``8.8 × 10¹³``, not ``8.80e+13``.
 
 :func:`sci` is the formatter; :func:`format_spec` reads the glue format ``.<digits>t`` (``t``
-for *typeset*), which the book's Sphinx extension (:mod:`scaling_utils.booktools`) teaches
+for *typeset*), which the book's Sphinx extension (:mod:`scaling_utils.report.booktools`) teaches
 myst-nb's ``{glue:text}`` role: ``{glue:text}`key:.2t``` prints the glued number with two
 significant digits as a power of ten. Other format specs are left to Python's ``format``.
 """

@@ -1,8 +1,6 @@
-"""Figures of the book's own runs in the article's chapters (F1-F4): drawing only."""
+"""Figures of the chapter "Kaplan" (F2-F4): the published laws and the book's runs, drawing only."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,85 +10,59 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from scaling_utils.fitting import PowerLawFit
-from scaling_utils.measured import ENGLISH_HELD_OUT, loss_wide
-from scaling_utils.plotting import _plain_log_y, book_style, latex_sci, palette, three_panels
+from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, KaplanLaw
+from scaling_utils.report.figures.style import book_style, latex_sci, palette, plain_log_y, three_panels
 
-__all__ = [
-    "DISTRIBUTION_NAMES",
-    "ENGLISH_HELD_OUT",
-    "generalization_offset",
-    "kaplan_measured",
-    "lr_schedules",
-    "shape_effects",
-]
+__all__ = ["kaplan_measured", "kaplan_power_laws", "lr_schedules", "shape_effects"]
 
 
-DISTRIBUTION_NAMES = {
-    "train": "train (held-out split)",
-    "austen": "Jane Austen",
-    "kjv": "King James Bible",
-    "web": "World English Bible",
-    "fortunes": "fortunes",
-    "spanish": "Spanish",
-    "code": "code",
-}
-"""How a figure's legend names each distribution of the corpus (its id in the data, otherwise)."""
+def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool = True) -> Figure:
+    """F2(a): Kaplan's three power laws L(C_min), L(D), L(N) over the paper's axis ranges.
 
-
-def _dist_name(d: str) -> str:
-    return DISTRIBUTION_NAMES.get(d, d)
-
-
-def _dist_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    others = [n for n in names if n != "train"]
-    return {"train": (0.0, 0.0, 0.0)} | dict(zip(others, palette(len(others)), strict=True))
-
-
-def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_HELD_OUT) -> Figure:
-    """F1 from the book's runs, in three panels.
-
-    (a) Loss on every distribution against N (final checkpoints). (b) The article's F1:
-    loss on each ``primary`` distribution (English prose not in the training mix) against
-    loss on the training distribution, at every checkpoint (filled: end of training, open:
-    earlier). (c) The same for the other distributions (code, Spanish, synthetic), apart,
-    because they are not the kind of shift Kaplan et al. measured.
+    Parameters
+    ----------
+    law : KaplanLaw
+        Constants to draw (default: the paper's).
+    show_figure1_label : bool
+        Also draw L(C) with the constant printed in the paper's Figure 1 (2.3e8 PF-days),
+        dotted, beside the one of Eq. 1.3.
     """
-    wide, last, dists = loss_wide(size)
-    colors = _dist_colors(dists)
-    fin = wide[last].sort_values("params_nonembedding")
+    c = np.logspace(-9, 1, 200)
+    d = np.logspace(7, 10, 200)
+    n = np.logspace(5, 9, 200)
     with book_style():
-        fig, axes, spare = three_panels(height=7.2)
+        fig, axes, spare = three_panels(sharey=True)
+        colors = palette(3)
         ax = axes[0]
-        for d in dists:
+        ax.plot(
+            c,
+            law.loss_c(c),
+            color=colors[0],
+            label=rf"$L=(C_{{min}}/{latex_sci(law.C_c)})^{{-{law.alpha_C}}}$ (Eq. 1.3)",
+        )
+        if show_figure1_label:
+            alt = KaplanLaw(C_c=KAPLAN_2020_FIGURE1_C_C)
             ax.plot(
-                fin["params_nonembedding"],
-                fin[d],
-                "o-",
-                ms=3.5,
-                color=colors[d],
-                lw=2.4 if d == "train" else 1.3,
-                label=_dist_name(d),
+                c, alt.loss_c(c), ":", color="0.4", label=rf"$C_c={latex_sci(KAPLAN_2020_FIGURE1_C_C)}$ (Fig. 1 label)"
             )
         ax.set_xscale("log")
-        _plain_log_y(ax)
-        ax.set_xlabel("Non-embedding parameters $N$")
-        ax.set_ylabel("Loss (nats/byte), end of training")
-        ax.set_title("(a) every distribution")
-        spare.legend(*ax.get_legend_handles_labels(), loc="center", ncols=2, frameon=False)
-        lims = [wide["train"].min(), wide["train"].max()]
-        groups = (
-            ("(b) English prose not in the training mix", [d for d in dists if d in primary]),
-            ("(c) other kinds of text", [d for d in dists if d not in primary and d != "train"]),
-        )
-        for ax, (title, group) in zip(axes[1:], groups, strict=True):
-            for d in group:
-                ax.plot(wide.loc[~last, "train"], wide.loc[~last, d], "o", ms=3, mfc="none", color=colors[d], alpha=0.6)
-                ax.plot(wide.loc[last, "train"], wide.loc[last, d], "o", ms=4.5, color=colors[d], label=_dist_name(d))
-            ax.plot(lims, lims, "k:", lw=1, label="equal loss")
-            ax.set_xlabel("Loss on the training distribution")
-            ax.set_ylabel("Loss on the other distribution")
-            ax.set_title(title)
-            ax.legend(frameon=False)
+        ax.set_xlabel("Compute $C_{min}$ (PF-days, non-embedding)")
+        ax.set_ylabel("Test loss (nats/token)")
+        ax = axes[1]
+        ax.plot(d, law.loss_d(d), color=colors[1], label=rf"$L=(D/{latex_sci(law.D_c)})^{{-{law.alpha_D}}}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("Dataset size $D$ (tokens)")
+        ax = axes[2]
+        ax.plot(n, law.loss_n(n), color=colors[2], label=rf"$L=(N/{latex_sci(law.N_c)})^{{-{law.alpha_N}}}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("Parameters $N$ (non-embedding)")
+        ax.set_ylabel("Test loss (nats/token)")
+        handles, labels = [], []
+        for ax in axes:
+            plain_log_y(ax)
+            h, lab = ax.get_legend_handles_labels()
+            handles, labels = handles + h, labels + lab
+        spare.legend(handles, labels, loc="center", frameon=False)
     return fig
 
 
@@ -99,8 +71,8 @@ def kaplan_measured(
 ) -> Figure:
     """F2(b): the book's runs as Kaplan's three panels, with the power laws fitted to them.
 
-    ``frontier`` is a :class:`scaling_utils.measured.Frontier`; ``early`` comes from
-    :func:`scaling_utils.measured.early_stopped`; ``fit_d`` and ``fit_n`` are
+    ``frontier`` is a :class:`scaling_utils.analysis.measured.Frontier`; ``early`` comes from
+    :func:`scaling_utils.analysis.measured.early_stopped`; ``fit_d`` and ``fit_n`` are
     :func:`~scaling_utils.fitting.fit_power_law` fits of ``early`` and of the final losses
     against non-embedding parameters (computed by the caller, drawn here).
     """
@@ -154,14 +126,14 @@ def kaplan_measured(
         ax.set_ylabel("Loss (nats/byte)")
         ax.legend(frameon=False)
         for ax in axes:
-            _plain_log_y(ax)
+            plain_log_y(ax)
     return fig
 
 
 def shape_effects(effects: pd.DataFrame) -> Figure:
     """F3 from the book's runs: loss increase over the best shape, at fixed N, per shape parameter.
 
-    ``effects`` comes from :func:`scaling_utils.measured.shape_effects`; error bars are the
+    ``effects`` comes from :func:`scaling_utils.analysis.measured.shape_effects`; error bars are the
     spread over seeds.
     """
     panels = [
@@ -186,7 +158,7 @@ def shape_effects(effects: pd.DataFrame) -> Figure:
 def lr_schedules(effects: pd.DataFrame, steps: int = 1000) -> Figure:
     """F4 from the book's runs: the schedules (left) and final loss against summed learning rate (right).
 
-    ``effects`` comes from :func:`scaling_utils.measured.schedule_effects`.
+    ``effects`` comes from :func:`scaling_utils.analysis.measured.schedule_effects`.
     """
     from scaling_utils.experiment.schedules import lr_multiplier
 

@@ -223,7 +223,7 @@ READS_ENV = "SCALING_UTILS_READS"
 """When set (the book build sets it), every :func:`load_sweep_results` appends what it read
 (the page being executed, the sweep, the CSV's sha256) to this JSON-lines file."""
 PAGE_ENV = "SCALING_UTILS_PAGE"
-"""The page being built (set per page by :mod:`scaling_utils.booktools` before it executes)."""
+"""The page being built (set per page by :mod:`scaling_utils.report.booktools` before it executes)."""
 
 
 def _record_read(sweep: str, sha256: str) -> None:

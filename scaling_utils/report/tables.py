@@ -286,7 +286,7 @@ def tokens_per_parameter_table(
     '20.0'
     """
     from scaling_utils.compute import pf_days, training_flops
-    from scaling_utils.typeset import sci
+    from scaling_utils.report.typeset import sci
 
     rows = []
     models = {"Chinchilla": chinchilla_model, "GPT-3": gpt3_model}

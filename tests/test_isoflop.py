@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils import isoflop_v2
+from scaling_utils.analysis import isoflop
 from scaling_utils.compute import flops_per_token_with_head, non_embedding_params, params_with_head
 from scaling_utils.laws import ChinchillaLaw
 
@@ -35,19 +35,19 @@ def _sweep(noise: float = 0.002, seed: int = 0) -> pd.DataFrame:
 
 def test_final_runs_counts_each_convention():
     df = _sweep()
-    head, kap = isoflop_v2.final_runs(df, "head"), isoflop_v2.final_runs(df, "kaplan")
+    head, kap = isoflop.final_runs(df, "head"), isoflop.final_runs(df, "kaplan")
     assert len(head) == 35 and (head["N"] > kap["N"]).all()
     np.testing.assert_allclose(head["C"], head["group"], rtol=1e-3)  # planned in this count
     assert (kap["C"] < head["C"]).all()
     with pytest.raises(ValueError, match="counting must be one of"):
-        isoflop_v2.final_runs(df, "flops")
+        isoflop.final_runs(df, "flops")
 
 
 def test_three_approaches_recover_a_known_exponent():
-    runs = isoflop_v2.final_runs(_sweep())
+    runs = isoflop.final_runs(_sweep())
     with pytest.raises(ValueError, match="needs runs repeated with another seed"):
-        isoflop_v2.three_approaches(runs, n_resamples=10, min_steps=0)
-    res = isoflop_v2.three_approaches(runs, n_resamples=200, min_steps=0, sigma=0.004)
+        isoflop.three_approaches(runs, n_resamples=10, min_steps=0)
+    res = isoflop.three_approaches(runs, n_resamples=200, min_steps=0, sigma=0.004)
     truth = LAW.exponents[0]
     # Noise 0.2%: approach 2 and 3 within 0.05; approach 1 is coarser (a ladder of sizes, so the
     # envelope's winner jumps between rungs) and within 0.1.
@@ -59,35 +59,35 @@ def test_three_approaches_recover_a_known_exponent():
 
 
 def test_profile_of_E_is_lowest_near_the_truth():
-    runs = isoflop_v2.final_runs(_sweep(noise=0.0))
-    prof = isoflop_v2.profile_E(runs["N"], runs["D"], runs["loss"], [0.6, 1.2, 1.8])
+    runs = isoflop.final_runs(_sweep(noise=0.0))
+    prof = isoflop.profile_E(runs["N"], runs["D"], runs["loss"], [0.6, 1.2, 1.8])
     assert prof.loc[prof["objective"].idxmin(), "E"] == 1.2
     with pytest.raises(ValueError, match="E_values"):
-        isoflop_v2.profile_E(runs["N"], runs["D"], runs["loss"], [0.0])
+        isoflop.profile_E(runs["N"], runs["D"], runs["loss"], [0.0])
 
 
 def test_seed_spread_from_repeated_runs():
     runs = pd.DataFrame({"group": [1.0, 1.0, 2.0, 2.0, 2.0], "N": [1.0, 1.0, 5.0, 5.0, 7.0], "seed": [0, 1, 0, 1, 0],
                          "loss": [2.0, 2.02, 1.5, 1.48, 1.4]})  # fmt: skip
-    assert isoflop_v2.seed_spread(runs) == pytest.approx(0.02 / np.sqrt(2))
-    assert np.isnan(isoflop_v2.seed_spread(runs[runs["seed"] == 0]))
+    assert isoflop.seed_spread(runs) == pytest.approx(0.02 / np.sqrt(2))
+    assert np.isnan(isoflop.seed_spread(runs[runs["seed"] == 0]))
 
 
 # ------------------------------------------------------------------ the committed sweeps (issue 10)
 
 
 def _committed(sweep, counting, checkpoints):
-    from scaling_utils.results import load_sweep_results
+    from scaling_utils.analysis.results import load_sweep_results
     from tests.conftest import ROOT
 
-    return isoflop_v2.final_runs(
+    return isoflop.final_runs(
         load_sweep_results(sweep, ROOT / "data" / "experiments"), counting, checkpoints=checkpoints
     )
 
 
 def test_kaplans_method_on_the_book_models_gives_kaplans_answer():
     """Kaplan's warmup scaled by Porian's ratio, counted Kaplan's way: a >= 0.70 by every approach."""
-    from scaling_utils.measured import point_estimates
+    from scaling_utils.analysis.measured import point_estimates
 
     est = point_estimates(_committed("kaplan_isoflop_v2", "kaplan", True))
     assert est["notes"] == [] and est["n_budgets"] == 4
@@ -107,7 +107,7 @@ def test_corrected_sweep_three_approaches_agree():
     the chapter states. So the window is asserted on the five budgets and the agreement and
     the gap to Kaplan's method on all six.
     """
-    from scaling_utils.measured import leave_one_group_out, point_estimates
+    from scaling_utils.analysis.measured import leave_one_group_out, point_estimates
 
     runs = _committed("chinchilla_isoflop", "head", False)
     est = point_estimates(runs)
@@ -127,10 +127,10 @@ def test_corrected_sweep_three_approaches_agree():
 
 def test_leave_one_group_out_and_vertex_slopes_on_an_exact_law():
     """On noiseless runs of a = 0.5 every case and every local slope gives 0.5."""
+    from scaling_utils.analysis.measured import leave_one_group_out, vertex_slopes
     from scaling_utils.fitting import fit_isoflop
-    from scaling_utils.measured import leave_one_group_out, vertex_slopes
 
-    runs = isoflop_v2.final_runs(_sweep(noise=0.0), "head")
+    runs = isoflop.final_runs(_sweep(noise=0.0), "head")
     loo = leave_one_group_out(runs)
     assert len(loo) == 6 and np.isnan(loo["left_out"].iloc[0])
     # The loss is not a parabola in log N, so a vertex on 5 rungs 1.2-1.6x apart is off by

@@ -9,7 +9,7 @@ Chinese). :func:`subset_font` keeps
   :func:`gb2312_level1`), plus CJK and full-width punctuation,
 
 so that a Chinese edition renders without regenerating the font. ``make font`` downloads the
-package, extracts it and runs ``python -m scaling_utils.webfont TTC OUT_DIR``, which writes
+package, extracts it and runs ``python -m scaling_utils.report.webfont TTC OUT_DIR``, which writes
 ``NotoSansCJKsc-subset.woff2`` and ``OFL.txt`` (the licence, from the package's copyright
 file) into ``_static/fonts/``; ``_static/book.css`` declares the font for CJK text.
 
@@ -116,7 +116,7 @@ def subset_font(ttc: Path, out_dir: Path, root: Path, copyright_file: Path | Non
     font.save(out)
     if copyright_file is not None:
         notice = (
-            "Noto Sans CJK SC, subset by scaling_utils.webfont (make font) from Debian's fonts-noto-cjk.\n"
+            "Noto Sans CJK SC, subset by scaling_utils.report.webfont (make font) from Debian's fonts-noto-cjk.\n"
             "Copyright 2014-2021 Adobe (http://www.adobe.com/), with Reserved Font Name 'Source'.\n"
             "Debian's copyright file: Copyright 2010-2012, Google Corporation.\n\n"
         )
@@ -126,7 +126,7 @@ def subset_font(ttc: Path, out_dir: Path, root: Path, copyright_file: Path | Non
 
 def main(argv: list[str]) -> int:
     if len(argv) not in (2, 3):
-        print("usage: python -m scaling_utils.webfont TTC OUT_DIR [DEBIAN_COPYRIGHT]", file=sys.stderr)
+        print("usage: python -m scaling_utils.report.webfont TTC OUT_DIR [DEBIAN_COPYRIGHT]", file=sys.stderr)
         return 2
     root = Path(__file__).resolve().parents[1]
     copyright_file = Path(argv[2]) if len(argv) == 3 else None

@@ -1,4 +1,4 @@
-"""Figures of the chapter "Kaplan vs Chinchilla, reconciled" (drawing only; numbers come in)."""
+"""Figures of the chapter "Kaplan vs Chinchilla" (R1, R2): drawing only."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from scaling_utils.plotting import book_style, palette
+from scaling_utils.report.figures.style import book_style, palette
 
-__all__ = ["ladder_profiles", "local_exponent_curves", "objective_profile"]
+__all__ = ["ladder_profiles", "local_exponent_curves"]
 
 
 def ladder_profiles(
@@ -96,29 +96,4 @@ def local_exponent_curves(
         ax.set_xlabel("non-embedding parameters $N_E$")
         ax.set_ylabel(r"local exponent $g = d\log N_E^*/d\log C_E$")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return fig
-
-
-def objective_profile(profile: pd.DataFrame, *, free_E: float, min_loss: float) -> Figure:
-    """Approach 3's objective with E held fixed (:func:`scaling_utils.isoflop_v2.profile_E`).
-
-    Left: the objective against E, with the free fit's E and the lowest observed loss
-    marked. Right: the exponent a = beta / (alpha + beta) of each constrained fit.
-    """
-    with book_style():
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
-        ax = axes[0]
-        ax.plot(profile["E"], profile["objective"], "o-", color="C0")
-        ax.axvline(free_E, color="k", ls="--", lw=1, label=f"free fit, E = {free_E:.2f}")
-        ax.axvline(min_loss, color="C3", ls=":", lw=1.2, label=f"lowest observed loss {min_loss:.2f}")
-        ax.set_xlabel("E held fixed (nats/byte)")
-        ax.set_ylabel("Huber objective at the optimum")
-        ax = axes[1]
-        ax.plot(profile["E"], profile["a"], "o-", color="C1")
-        ax.axvline(free_E, color="k", ls="--", lw=1)
-        ax.axvline(min_loss, color="C3", ls=":", lw=1.2)
-        # Below the panels: inside, the legend would sit on the vertical lines.
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
-        ax.set_xlabel("E held fixed (nats/byte)")
-        ax.set_ylabel(r"$a = \beta/(\alpha+\beta)$")
     return fig

@@ -180,7 +180,7 @@ def artefact(artefact_id: str) -> Artefact:
 
 
 def resolve(dotted: str) -> Any:
-    """Import the object a dotted name such as ``scaling_utils.plotting.kaplan_power_laws`` names.
+    """Import the object a dotted name such as ``scaling_utils.report.figures.kaplan.kaplan_power_laws`` names.
 
     Raises
     ------
@@ -284,7 +284,7 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
     return "\n".join(lines)
 
 
-README_START = "<!-- artefacts: generated from scaling_utils/registry/artefacts.yaml by `make readme-table` -->"
+README_START = "<!-- artefacts: generated from scaling_utils/report/registry/artefacts.yaml by `make readme-table` -->"
 README_END = "<!-- artefacts: end -->"
 
 

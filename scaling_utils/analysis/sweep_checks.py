@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scaling_utils.analysis.measured import point_estimates
 from scaling_utils.fitting import isoflop_minima
-from scaling_utils.measured import point_estimates
 
 __all__ = ["compare_settings", "complete_groups", "swap_groups"]
 
@@ -20,7 +20,7 @@ __all__ = ["compare_settings", "complete_groups", "swap_groups"]
 def complete_groups(reference: pd.DataFrame, check: pd.DataFrame) -> list[float]:
     """Groups (budgets) of ``check`` that hold every size ``reference`` ran there (seed 0).
 
-    Both are :func:`~scaling_utils.isoflop_v2.final_runs` rows. A check sweep still running
+    Both are :func:`~scaling_utils.analysis.isoflop.final_runs` rows. A check sweep still running
     has some budgets partly done; only complete ones can replace the reference's.
     """
     for name, df in (("reference", reference), ("check", check)):
@@ -65,7 +65,7 @@ def compare_settings(
     -------
     estimates : DataFrame
         Index ``reference`` and ``check``; columns ``a1, a2, a3, E`` (see
-        :func:`~scaling_utils.measured.point_estimates`) and ``budgets``.
+        :func:`~scaling_utils.analysis.measured.point_estimates`) and ``budgets``.
     vertices : DataFrame
         Per budget: ``group``, ``swapped`` (whether the check's runs replace the
         reference's), the vertex ``N_opt`` and lowest loss of each set
@@ -96,7 +96,7 @@ def compare_settings(
 def vertices_by_setting(settings: dict[str, pd.DataFrame], *, window: int = 5) -> pd.DataFrame:
     """Each budget's approach-2 vertex and lowest loss under several settings (seed 0).
 
-    ``settings`` maps a label to :func:`~scaling_utils.isoflop_v2.final_runs` rows; only the
+    ``settings`` maps a label to :func:`~scaling_utils.analysis.isoflop.final_runs` rows; only the
     budgets every setting ran are kept.
 
     Returns

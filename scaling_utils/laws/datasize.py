@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from scaling_utils._validation import as_positive, broadcast, positive_scalar, scalar_or_array
 from scaling_utils.compute import training_flops
-from scaling_utils.laws import ChinchillaLaw
+from scaling_utils.laws.chinchilla import ChinchillaLaw
 
 __all__ = [
     "ARTICLE_BYTES_PER_BOOK",

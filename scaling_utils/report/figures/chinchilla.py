@@ -1,171 +1,26 @@
-"""One function per book figure, all in one style.
+"""Figures of the chapter "Chinchilla" and its lab notes (F5 and the approaches): drawing only.
 
-Each function takes the laws or data it draws and returns a :class:`matplotlib.figure.Figure`
-created through pyplot, so that a notebook cell ``fig = plotting.<name>(...)`` shows it
-exactly once. Nothing here computes a result the book reports: numbers come from
-:mod:`scaling_utils.laws`, :mod:`scaling_utils.fitting` and friends, so every figure can
-be traced to the function and data that made it.
+Each function takes the laws or results it draws and returns a :class:`matplotlib.figure.Figure`
+created through pyplot, so that a notebook cell ``fig = figures.chinchilla.<name>(...)`` shows
+it exactly once. Nothing here computes a result the book reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import contextmanager
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from scaling_utils._validation import positive_scalar
 from scaling_utils.fitting import ApproachFit, ChinchillaFit, runs_for_width
-from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, ChinchillaLaw, KaplanLaw
+from scaling_utils.laws import ChinchillaLaw
+from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, palette, plain_log_y, three_panels
 
-__all__ = [
-    "STYLE",
-    "book_style",
-    "chinchilla_approaches",
-    "chinchilla_contours",
-    "interval_width",
-    "kaplan_power_laws",
-    "latex_sci",
-    "palette",
-]
-
-STYLE: dict[str, object] = {
-    "figure.dpi": 110,
-    "savefig.dpi": 110,
-    # The book's text column is ~768 px at 1400 px (captions 16 px). A figure W inches wide
-    # is shown at 768 / (110 W) of its size, so s points render at s x 768 / (72 W) px: with
-    # W capped at MAX_WIDTH_IN (8.5 in), 13 pt is 16.3 px and 12 pt 15.1 px.
-    "font.size": 13,
-    "axes.titlesize": 13,
-    "axes.labelsize": 13,
-    "xtick.labelsize": 13,
-    "ytick.labelsize": 13,
-    "legend.fontsize": 12,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "lines.linewidth": 1.8,
-    "svg.hashsalt": "scaling-laws-reproduced",
-    "image.cmap": "viridis",
-}
-"""rcParams shared by every figure of the book (fixed SVG hash salt for byte-identical files)."""
-
-MAX_WIDTH_IN = 8.5
-"""No book figure is wider than this (inches): a wider one would be shrunk below legible type."""
-
-
-@contextmanager
-def book_style():
-    """Context manager applying :data:`STYLE` on top of seaborn's ``ticks`` theme.
-
-    Figures made inside are capped at :data:`MAX_WIDTH_IN` inches wide (their height is
-    kept), so that their type renders as large as the caption's at the book's width.
-
-    Leaving an ``rc_context`` restores every rcParam, ``interactive`` included. In Jupyter
-    the inline backend turns interactive mode on when the first figure is made, inside the
-    context; restoring the old value would stop later figures from being shown. So the
-    interactive flag set inside the context is kept.
-    """
-    before = set(plt.get_fignums())
-    with sns.axes_style("ticks"), mpl.rc_context(STYLE):
-        yield
-        interactive = mpl.is_interactive()
-    mpl.interactive(interactive)
-    for num in sorted(set(plt.get_fignums()) - before):  # figures made inside: cap their width
-        fig = plt.figure(num)
-        width, height = fig.get_size_inches()
-        if width > MAX_WIDTH_IN:
-            fig.set_size_inches(MAX_WIDTH_IN, height)
-
-
-def three_panels(*, sharey: bool = False, height: float = 6.6):
-    """Three panels in a 2 x 2 grid, :data:`MAX_WIDTH_IN` wide; the fourth cell is for a legend.
-
-    Returns ``(fig, axes, spare)``: ``axes`` the three panels in reading order, ``spare`` the
-    empty fourth cell (axis turned off).
-    """
-    fig, grid = plt.subplots(2, 2, figsize=(MAX_WIDTH_IN, height), sharey=sharey, layout="constrained")
-    spare = grid.flat[3]
-    spare.axis("off")
-    return fig, np.array(list(grid.flat[:3])), spare
-
-
-def palette(n: int) -> list[tuple[float, float, float]]:
-    """``n`` colours from the colour-blind-safe palette used throughout the book."""
-    return sns.color_palette("colorblind", n) if n <= 10 else sns.color_palette("viridis", n)
-
-
-def latex_sci(x: float, digits: int = 2) -> str:
-    r"""``x`` as LaTeX scientific notation, e.g. ``3.1\times10^{8}``."""
-    mantissa, exp = f"{x:.{digits - 1}e}".split("e")
-    return rf"{mantissa}\times10^{{{int(exp)}}}"
-
-
-def _plain_log_y(ax) -> None:
-    """Loss axes in log scale, labelled with plain numbers (as in the papers)."""
-    ax.set_yscale("log")
-    fmt = ScalarFormatter()
-    fmt.set_scientific(False)
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)))
-    ax.yaxis.set_major_formatter(fmt)
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool = True) -> Figure:
-    """F2(a): Kaplan's three power laws L(C_min), L(D), L(N) over the paper's axis ranges.
-
-    Parameters
-    ----------
-    law : KaplanLaw
-        Constants to draw (default: the paper's).
-    show_figure1_label : bool
-        Also draw L(C) with the constant printed in the paper's Figure 1 (2.3e8 PF-days),
-        dotted, beside the one of Eq. 1.3.
-    """
-    c = np.logspace(-9, 1, 200)
-    d = np.logspace(7, 10, 200)
-    n = np.logspace(5, 9, 200)
-    with book_style():
-        fig, axes, spare = three_panels(sharey=True)
-        colors = palette(3)
-        ax = axes[0]
-        ax.plot(
-            c,
-            law.loss_c(c),
-            color=colors[0],
-            label=rf"$L=(C_{{min}}/{latex_sci(law.C_c)})^{{-{law.alpha_C}}}$ (Eq. 1.3)",
-        )
-        if show_figure1_label:
-            alt = KaplanLaw(C_c=KAPLAN_2020_FIGURE1_C_C)
-            ax.plot(
-                c, alt.loss_c(c), ":", color="0.4", label=rf"$C_c={latex_sci(KAPLAN_2020_FIGURE1_C_C)}$ (Fig. 1 label)"
-            )
-        ax.set_xscale("log")
-        ax.set_xlabel("Compute $C_{min}$ (PF-days, non-embedding)")
-        ax.set_ylabel("Test loss (nats/token)")
-        ax = axes[1]
-        ax.plot(d, law.loss_d(d), color=colors[1], label=rf"$L=(D/{latex_sci(law.D_c)})^{{-{law.alpha_D}}}$")
-        ax.set_xscale("log")
-        ax.set_xlabel("Dataset size $D$ (tokens)")
-        ax = axes[2]
-        ax.plot(n, law.loss_n(n), color=colors[2], label=rf"$L=(N/{latex_sci(law.N_c)})^{{-{law.alpha_N}}}$")
-        ax.set_xscale("log")
-        ax.set_xlabel("Parameters $N$ (non-embedding)")
-        ax.set_ylabel("Test loss (nats/token)")
-        handles, labels = [], []
-        for ax in axes:
-            _plain_log_y(ax)
-            h, lab = ax.get_legend_handles_labels()
-            handles, labels = handles + h, labels + lab
-        spare.legend(handles, labels, loc="center", frameon=False)
-    return fig
+__all__ = ["chinchilla_approaches", "chinchilla_contours", "interval_width", "objective_profile"]
 
 
 def chinchilla_contours(
@@ -232,7 +87,7 @@ def chinchilla_contours(
                 nb, db = law.compute_optimal(b)
                 ax.plot([nb], [law.loss(nb, db)], "o", color=col, mec="black")
             ax.set_xscale("log")
-            _plain_log_y(ax)
+            plain_log_y(ax)
             ax.set_ylim(law.E * 0.98, law.E + 2.5)
             ax.set_xlabel("Parameters $N$")
             ax.set_ylabel("Loss (nats/token)")
@@ -270,7 +125,7 @@ def chinchilla_approaches(
         env = approach1.minima
         ax.plot(env["C"], env["loss_opt"], ".", color="black", ms=3, label="envelope")
         ax.set_xscale("log")
-        _plain_log_y(ax)
+        plain_log_y(ax)
         ax.set_xlabel("Training FLOPs")
         ax.set_ylabel("Loss")
         ax.set_title(f"(a) Approach 1\n{len(sizes)} training curves ({label})")  # one line overlaps (b)
@@ -286,7 +141,7 @@ def chinchilla_approaches(
             if not m["at_edge"]:
                 ax.plot([m["N_opt"]], [m["loss_opt"]], "D", color=col, mec="black", ms=5)
         ax.set_xscale("log")
-        _plain_log_y(ax)
+        plain_log_y(ax)
         ax.set_xlabel("Parameters $N$")
         ax.set_title(f"(b) Approach 2\nIsoFLOP profiles ({label})")
         spare.legend(*ax.get_legend_handles_labels(), title="FLOPs", loc="center", ncols=2, frameon=False)
@@ -346,4 +201,26 @@ def interval_width(study: pd.DataFrame, target_width: float, *, target_label: st
     return fig
 
 
-# ---------------------------------------------------------------- the book's own runs
+def objective_profile(profile: pd.DataFrame, *, free_E: float, min_loss: float) -> Figure:
+    """Approach 3's objective with E held fixed (:func:`scaling_utils.analysis.isoflop.profile_E`).
+
+    Left: the objective against E, with the free fit's E and the lowest observed loss
+    marked. Right: the exponent a = beta / (alpha + beta) of each constrained fit.
+    """
+    with book_style():
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+        ax = axes[0]
+        ax.plot(profile["E"], profile["objective"], "o-", color="C0")
+        ax.axvline(free_E, color="k", ls="--", lw=1, label=f"free fit, E = {free_E:.2f}")
+        ax.axvline(min_loss, color="C3", ls=":", lw=1.2, label=f"lowest observed loss {min_loss:.2f}")
+        ax.set_xlabel("E held fixed (nats/byte)")
+        ax.set_ylabel("Huber objective at the optimum")
+        ax = axes[1]
+        ax.plot(profile["E"], profile["a"], "o-", color="C1")
+        ax.axvline(free_E, color="k", ls="--", lw=1)
+        ax.axvline(min_loss, color="C3", ls=":", lw=1.2)
+        # Below the panels: inside, the legend would sit on the vertical lines.
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+        ax.set_xlabel("E held fixed (nats/byte)")
+        ax.set_ylabel(r"$a = \beta/(\alpha+\beta)$")
+    return fig

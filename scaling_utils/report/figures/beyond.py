@@ -1,4 +1,4 @@
-"""Figures of the chapter "Beyond power-law scaling" (drawing only; numbers come in)."""
+"""Figures of the chapter "Beyond power-law scaling" and its lab notes (drawing only; numbers come in)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from scaling_utils.plotting import book_style, palette, three_panels
+from scaling_utils.report.figures.style import book_style, palette, three_panels
 
 __all__ = ["data_constrained", "inference_shares", "pruning_curves", "repeat_runs"]
 
@@ -23,11 +23,11 @@ def data_constrained(
     Parameters
     ----------
     epochs, value : arrays
-        :func:`~scaling_utils.data_constrained.repetition_value` on a grid of epochs.
+        :func:`~scaling_utils.laws.data_constrained.repetition_value` on a grid of epochs.
     rd_star : float
         The law's ``R_D*`` (the saturation ``(1 + R_D*) / epochs`` is drawn).
     curve : DataFrame
-        :func:`~scaling_utils.data_constrained.allocation_curve`'s table.
+        :func:`~scaling_utils.laws.data_constrained.allocation_curve`'s table.
     unique_tokens : float
         The cap the curve was computed for (a horizontal line on the right).
     """
@@ -62,7 +62,7 @@ def data_constrained(
 def inference_shares(table: pd.DataFrame, loss: float) -> Figure:
     """Parameters, tokens and total FLOPs of the inference-aware model, as shares of Chinchilla's.
 
-    ``table`` is :func:`~scaling_utils.allocation.inference_table`'s output (demand > 0 rows
+    ``table`` is :func:`~scaling_utils.laws.allocation.inference_table`'s output (demand > 0 rows
     are drawn).
     """
     t = table[table["inference_tokens"] > 0]
@@ -85,7 +85,7 @@ def inference_shares(table: pd.DataFrame, loss: float) -> Figure:
 def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], probe_label: str) -> Figure:
     """Three panels of the perceptron: keep hard, keep easy, an imperfect probe.
 
-    ``hard``, ``easy`` and ``probe`` are :class:`~scaling_utils.pruning.LearningCurves`
+    ``hard``, ``easy`` and ``probe`` are :class:`~scaling_utils.simulations.pruning.LearningCurves`
     (mean over repetitions drawn); ``fit_line`` is ``(alphas, errors)`` of the power law
     fitted to the unpruned curve, drawn in every panel with the perfect metric's frontier.
     """

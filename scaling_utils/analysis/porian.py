@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from scaling_utils._paths import repo_root
+from scaling_utils.analysis.results import ResultsError, file_sha256
 from scaling_utils.fitting import bootstrap_isoflop, fit_isoflop
-from scaling_utils.results import ResultsError, file_sha256
 
 __all__ = ["KEYS", "SETTINGS", "Setting", "load_porian2024", "porian_ladder", "select", "setting"]
 

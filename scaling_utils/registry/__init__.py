@@ -1,1 +1,0 @@
-"""The artefact registry (artefacts.yaml) and its JSON Schema, shipped as package data."""

@@ -1,0 +1,11 @@
+"""One module per chapter, one function per figure, all in one style (:mod:`~scaling_utils.report.figures.style`).
+
+May import the wings below ``report``; figures draw results, they compute nothing the book reports.
+
+``generalization``, ``kaplan``, ``chinchilla`` (with its lab notes), ``reconcile`` (Kaplan vs
+Chinchilla) and ``beyond`` (beyond power laws, with its lab notes).
+"""
+
+from scaling_utils.report.figures import beyond, chinchilla, generalization, kaplan, reconcile, style
+
+__all__ = ["beyond", "chinchilla", "generalization", "kaplan", "reconcile", "style"]

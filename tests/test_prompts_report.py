@@ -6,7 +6,8 @@ import pytest
 
 from scaling_utils.laws import HOFFMANN_2022_UNROUNDED, KAPLAN_2020, PUBLISHED_T1
 from scaling_utils.report.prompts import ARTICLE_EXAMPLES, ARTICLE_QUERY, addition_example, few_shot_prompt
-from scaling_utils.report.tables import comparison_table, t1_table
+from scaling_utils.report.tables import comparison_table
+from scaling_utils.report.tables.chinchilla import t1_table
 
 
 def test_article_prompts():

@@ -25,10 +25,12 @@ __all__ = [
     "FALLBACK_EPOCH",
     "README_FIGURE",
     "colab_setup_source",
+    "glue_all",
     "glue_figure",
     "launch_notebook",
     "notebook_pages",
     "setup",
+    "show_command",
     "source_date_epoch",
     "write_launch_notebooks",
     "write_readme_figure",
@@ -116,6 +118,47 @@ def glue_figure(name: str, fig) -> None:
 
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def glue_all(summary, prefix: str = "") -> list[str]:
+    """Glue every value of ``summary`` (a result's ``summary()``) as ``prefix + name``; return the names.
+
+    Each value is glued with ``display=False``, for ``{glue:text}`` in the prose; a figure is
+    glued with :func:`glue_figure` (and closed). The names are the keys, so the result that
+    made the numbers names them, and a chapter's cell glues them in one call.
+
+    Examples
+    --------
+    >>> glue_all({}, prefix="v2_")
+    []
+    """
+    from matplotlib.figure import Figure
+    from myst_nb import glue
+
+    names = []
+    for name, value in summary.items():
+        if isinstance(value, Figure):
+            glue_figure(prefix + name, value)
+        else:
+            glue(prefix + name, value, display=False)
+        names.append(prefix + name)
+    return names
+
+
+def show_command(work: Path | str, *args) -> None:
+    """Run the ``scaling-book`` command line in ``work`` as a reader would; print what it prints.
+
+    Prints the command, its output (stdout then stderr) and its exit status.
+    It runs ``python -m scaling_utils`` in a child process (the command line is the floor above
+    this one: it is run, not imported).
+    """
+    import subprocess
+
+    cmd = [sys.executable, "-m", "scaling_utils", *map(str, args)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
+    print("$ scaling-book " + " ".join(map(str, args)))
+    print(res.stdout + res.stderr, end="")
+    print(f"(exit status {res.returncode})")
 
 
 def notebook_pages(root: Path | str = ".") -> list[Path]:

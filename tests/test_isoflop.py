@@ -87,7 +87,7 @@ def _committed(sweep, counting, checkpoints):
 
 def test_kaplans_method_on_the_book_models_gives_kaplans_answer():
     """Kaplan's warmup scaled by Porian's ratio, counted Kaplan's way: a >= 0.70 by every approach."""
-    from scaling_utils.analysis.measured import point_estimates
+    from scaling_utils.analysis.recount import point_estimates
 
     est = point_estimates(_committed("kaplan_isoflop_v2", "kaplan", True))
     assert est["notes"] == [] and est["n_budgets"] == 4
@@ -107,7 +107,7 @@ def test_corrected_sweep_three_approaches_agree():
     the chapter states. So the window is asserted on the five budgets and the agreement and
     the gap to Kaplan's method on all six.
     """
-    from scaling_utils.analysis.measured import leave_one_group_out, point_estimates
+    from scaling_utils.analysis.recount import leave_one_group_out, point_estimates
 
     runs = _committed("chinchilla_isoflop", "head", False)
     est = point_estimates(runs)
@@ -127,7 +127,7 @@ def test_corrected_sweep_three_approaches_agree():
 
 def test_leave_one_group_out_and_vertex_slopes_on_an_exact_law():
     """On noiseless runs of a = 0.5 every case and every local slope gives 0.5."""
-    from scaling_utils.analysis.measured import leave_one_group_out, vertex_slopes
+    from scaling_utils.analysis.recount import leave_one_group_out, vertex_slopes
     from scaling_utils.fitting import fit_isoflop
 
     runs = isoflop.final_runs(_sweep(noise=0.0), "head")

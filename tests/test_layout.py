@@ -180,13 +180,16 @@ def test_no_module_is_left_at_an_old_path():
     assert left == []
 
 
+TEXT_SUFFIXES = (".py", ".md", ".yml", ".yaml", ".toml", ".cfg", ".css", ".txt", "")
+
+
 def test_nothing_names_an_old_module_path():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     old = re.compile(r"scaling_utils[./](" + "|".join(OLD_MODULES) + r")\b")
     hits = []
     for name in tracked:
         path = ROOT / name
-        if path.suffix not in (".py", ".md", ".yml", ".yaml", ".toml", ".cfg", ".css", ".txt", "") or not path.is_file():
+        if path.suffix not in TEXT_SUFFIXES or not path.is_file():
             continue
         if name.startswith("data/experiments/") or name == "tests/test_layout.py":
             continue  # the run records name the code that made them, as it was then

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils.analysis import measured
+from scaling_utils.analysis import measured, recount
 from scaling_utils.analysis.results import load_sweep_results
 from tests.conftest import ROOT
 
@@ -66,7 +66,7 @@ def test_on_committed_results():
     assert shape["increase_pct"].min() == 0.0
     sched = measured.schedule_effects(load_sweep_results("lr_schedule", FOLDER))
     assert (sched["seeds"] == 2).all()
-    curves, runs = measured.approach_inputs(size, load_sweep_results("isoflop", FOLDER))
+    curves, runs = recount.approach_inputs(size, load_sweep_results("isoflop", FOLDER))
     assert np.isclose(runs["N"] * runs["D"] * 6, runs["C"], rtol=0.05).all()
     assert set(curves.columns) == {"run", "N", "flops", "loss"}
     summary = measured.sweep_summary(FOLDER)

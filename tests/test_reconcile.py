@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling_utils.analysis import measured, porian
+from scaling_utils.analysis import porian, recount
 from scaling_utils.analysis.results import ResultsError, load_sweep_results
 from scaling_utils.fitting import fit_isoflop
 from scaling_utils.laws import BESIROGLU_2024, HOFFMANN_2022, HOFFMANN_2022_UNROUNDED, ChinchillaLaw, reconcile
@@ -175,20 +175,20 @@ def test_recount_matches_fit_isoflop_when_compute_is_shared():
     )
     loss = law.loss(n, c / (6 * n))
     runs = pd.DataFrame({"group": c, "N": n, "C": c, "loss": loss})
-    a = measured.fit_recounted(runs, window=5).a
+    a = recount.fit_recounted(runs, window=5).a
     assert a == pytest.approx(fit_isoflop(n, c, loss, window=5).a, abs=1e-12)
     assert a == pytest.approx(law.exponents[0], abs=0.01)
 
 
 def test_recount_conventions_on_committed_runs():
     iso = load_sweep_results("isoflop", ROOT / "data" / "experiments")
-    kap, head, tot = (measured.recount(iso, c) for c in ("kaplan", "head", "total"))
+    kap, head, tot = (recount.recount(iso, c) for c in ("kaplan", "head", "total"))
     # Planned as 6 N D; whole optimiser steps move the smallest run's compute by up to 1.5%.
     np.testing.assert_allclose(kap["C"], kap["group"], rtol=0.02)
     assert (head["N"] > kap["N"]).all() and (tot["N"] > head["N"]).all()
     assert (head["C"] > 2 * kap["C"]).any()  # the head and attention: > 2x 6ND at small widths
     with pytest.raises(ValueError, match="counting must be one of"):
-        measured.recount(iso, "flops")
+        recount.recount(iso, "flops")
 
 
 def test_porian_setting_by_name():

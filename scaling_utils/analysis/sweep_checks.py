@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scaling_utils.analysis.measured import point_estimates
+from scaling_utils.analysis.recount import point_estimates
 from scaling_utils.fitting import isoflop_minima
 
 __all__ = ["compare_settings", "complete_groups", "swap_groups"]
@@ -65,7 +65,7 @@ def compare_settings(
     -------
     estimates : DataFrame
         Index ``reference`` and ``check``; columns ``a1, a2, a3, E`` (see
-        :func:`~scaling_utils.analysis.measured.point_estimates`) and ``budgets``.
+        :func:`~scaling_utils.analysis.recount.point_estimates`) and ``budgets``.
     vertices : DataFrame
         Per budget: ``group``, ``swapped`` (whether the check's runs replace the
         reference's), the vertex ``N_opt`` and lowest loss of each set

@@ -117,7 +117,7 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
     from scaling_utils.report import figures
 
     size = _committed("size")
-    fig = figures.generalization.generalization_offset(size)
+    fig = figures.generalization.generalization_offset(measured.transfer(size))
     axes = [a for a in fig.get_axes() if a.axison]
     assert len(axes) == 3
     # Panel (b) holds only English prose not in the training mix (plus the equal-loss line).
@@ -130,16 +130,12 @@ def test_generalization_offset_draws_three_panels_from_the_size_sweep():
 
 
 def test_kaplan_measured_draws_the_fits_it_is_given():
-    from scaling_utils import fitting
     from scaling_utils.analysis import measured
     from scaling_utils.report import figures
 
-    size = _committed("size")
-    early = measured.early_stopped(_committed("data"))
-    fit_d = fitting.fit_power_law(early["D"], early["loss"])
-    fin = measured.final_train(size)
-    fit_n = fitting.fit_power_law(fin["params_nonembedding"], fin["loss"])
-    fig = figures.kaplan.kaplan_measured(size, measured.compute_frontier(size), early, fit_d, fit_n)
+    runs = measured.kaplan_runs(_committed("size"), _committed("data"))
+    fit_d, fit_n = runs.fit_d, runs.fit_n
+    fig = figures.kaplan.kaplan_measured(runs)
     texts = [t.get_text() for ax in fig.get_axes() if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert any(f"{fit_d.exponent:.3f}" in t for t in texts)
     assert any(f"{fit_n.exponent:.3f}" in t for t in texts)

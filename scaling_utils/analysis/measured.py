@@ -8,14 +8,16 @@ per byte, sizes are non-embedding parameters (Kaplan's N), compute is ``6 N D`` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from scaling_utils.analysis.results import load_sweep_results
-from scaling_utils.compute import pf_days
+from scaling_utils.compute import flops_per_token_with_head, pf_days
 from scaling_utils.fitting import (
     PowerLawFit,
     SaturatingPowerLawFit,
@@ -25,16 +27,25 @@ from scaling_utils.fitting import (
 )
 
 __all__ = [
+    "ENGLISH_HELD_OUT",
     "SCHEDULE_NAMES",
     "Frontier",
+    "KaplanRuns",
+    "Robustness",
+    "Saturation",
+    "Transfer",
     "compute_frontier",
     "early_stopped",
     "final",
     "final_train",
     "irreducible_loss",
+    "kaplan_runs",
+    "robustness",
+    "saturation",
     "schedule_effects",
     "shape_effects",
     "sweep_summary",
+    "transfer",
     "transfer_table",
 ]
 
@@ -247,3 +258,171 @@ def sweep_summary(folder) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("sweep")
+
+
+# Results that carry the numbers their chapter reports: each ``summary()`` maps the names the
+# chapter glues (less its prefix) to their values.
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """F1 and N6: how each distribution's loss follows N and the training loss (:func:`transfer`)."""
+
+    size: pd.DataFrame = field(repr=False)  # the size sweep's tidy results
+    table: pd.DataFrame  # transfer_table(size)
+    english: list[str]  # the English held-out distributions present
+
+    def summary(self) -> dict[str, object]:
+        """F1's numbers: exponents, offsets (smallest and largest model), Spanish, RMS residuals."""
+        t, en = self.table, self.english
+        return {
+            "n_models": self.size["run_id"].nunique(),
+            "train_exp": float(-t.loc["train", "exponent"]),
+            "en_exp_lo": float(-t.loc[en, "exponent"].max()),
+            "en_exp_hi": float(-t.loc[en, "exponent"].min()),
+            "off_small_lo": float(t.loc[en, "offset_small"].min()),
+            "off_small_hi": float(t.loc[en, "offset_small"].max()),
+            "off_large_lo": float(t.loc[en, "offset_large"].min()),
+            "off_large_hi": float(t.loc[en, "offset_large"].max()),
+            "code_exp": float(-t.loc["code", "exponent"]),
+            "spanish_small": float(t.loc["spanish", "final_loss_small"]),
+            "spanish_large": float(t.loc["spanish", "final_loss_large"]),
+            "rms_end": float(t.loc[en, "rms_end"].mean()),
+            "rms_mid": float(t.loc[en, "rms_mid"].mean()),
+        }
+
+
+def transfer(size: pd.DataFrame) -> Transfer:
+    """F1 on the size sweep: :func:`transfer_table` with the English held-out texts named."""
+    table = transfer_table(size)
+    return Transfer(size=size, table=table, english=[d for d in ENGLISH_HELD_OUT if d in table.index])
+
+
+@dataclass(frozen=True)
+class KaplanRuns:
+    """F2(b) and N3 on the book's runs: the three power laws in compute, data and size (:func:`kaplan_runs`)."""
+
+    size: pd.DataFrame = field(repr=False)
+    frontier: Frontier
+    early: pd.DataFrame  # early_stopped(data)
+    final: pd.DataFrame = field(repr=False)  # final_train(size)
+    fit_n: PowerLawFit
+    fit_d: PowerLawFit
+
+    def summary(self) -> dict[str, object]:
+        """The exponents, the sizes and tokens, and how much the head and attention add to ``6N``."""
+        fin = self.final
+        head_ratio = flops_per_token_with_head(fin["n_layer"], fin["d_model"], fin["n_ctx"]) / (
+            6 * fin["params_nonembedding"]
+        )
+        return {
+            "head_ratio_lo": float(head_ratio.min()),
+            "head_ratio_hi": float(head_ratio.max()),
+            "alpha_N": -self.fit_n.exponent,
+            "alpha_N_se": self.fit_n.exponent_se,
+            "alpha_D": -self.fit_d.exponent,
+            "alpha_C": -self.frontier.fit.exponent,
+            "n_sizes": len(fin),
+            "tokens": float(fin["tokens"].iloc[0]),
+            "n_min": float(fin["params_nonembedding"].min()),
+            "n_max": float(fin["params_nonembedding"].max()),
+        }
+
+
+def kaplan_runs(size: pd.DataFrame, data: pd.DataFrame) -> KaplanRuns:
+    """L(C) from the size sweep's frontier, L(D) from the data sweep (early-stopped), L(N) from final losses."""
+    frontier = compute_frontier(size)
+    early = early_stopped(data)
+    fin = final_train(size)
+    return KaplanRuns(
+        size=size,
+        frontier=frontier,
+        early=early,
+        final=fin,
+        fit_n=fit_power_law(fin["params_nonembedding"], fin["loss"]),
+        fit_d=fit_power_law(early["D"], early["loss"]),
+    )
+
+
+SEED_WORDS = {1: "one seed", 2: "two seeds", 3: "three seeds", 4: "four seeds"}
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """F3, F4 and N5: what shape and learning-rate schedule do to the final loss (:func:`robustness`)."""
+
+    shape: pd.DataFrame  # shape_effects(...)
+    schedules: pd.DataFrame  # schedule_effects(...)
+
+    @property
+    def warm(self) -> pd.DataFrame:
+        """The schedules with a warmup."""
+        return self.schedules[self.schedules["warmup_frac"] > 0]
+
+    def summary(self) -> dict[str, object]:
+        """Largest increase per shape group, aspect ranges, seed spread, the schedules' range and warmup's cost."""
+        shape, schedules, warm = self.shape, self.schedules, self.warm
+        out: dict[str, object] = {"shape_n": float(shape["params_nonembedding"].median())}
+        for g in ("aspect", "ff", "head"):
+            out[f"shape_max_{g}"] = float(shape.loc[shape["group"] == g, "increase_pct"].max())
+        aspect = shape[shape["group"] == "aspect"]
+        out["aspect_range"] = float(aspect["aspect"].max() / aspect["aspect"].min())
+        near = aspect[aspect["increase_pct"] < 3]
+        out["aspect_near_range"] = float(near["aspect"].max() / near["aspect"].min())
+        out["seed_spread"] = float(shape["spread_pct"].mean())
+        out["shape_seeds"] = int(shape["count"].max())
+        out["shape_seeds_words"] = SEED_WORDS.get(int(shape["count"].min()), "several seeds")
+        out["sched_loss_lo"] = float(warm["loss"].min())
+        out["sched_loss_hi"] = float(warm["loss"].max())
+        out["sched_best"] = str(warm.loc[warm["loss"].idxmin(), "label"])
+        out["sched_worst"] = str(warm.loc[warm["loss"].idxmax(), "label"])
+        nowarm = schedules[schedules["warmup_frac"] == 0]
+        gap = nowarm.set_index("schedule")["loss"] - warm.set_index("schedule").loc[nowarm["schedule"], "loss"]
+        out["nowarm_gap"] = float(gap.mean())
+        out["sched_std"] = float(schedules["loss_std"].mean())
+        return out
+
+
+def robustness(shape: pd.DataFrame, lr: pd.DataFrame) -> Robustness:
+    """:func:`shape_effects` of the shape sweep and :func:`schedule_effects` of the schedule sweep."""
+    return Robustness(shape=shape_effects(shape), schedules=schedule_effects(lr))
+
+
+@dataclass(frozen=True)
+class Saturation:
+    """Irreducible loss checked against a known entropy rate, on the synthetic sources (:func:`saturation`)."""
+
+    table: pd.DataFrame  # final loss, one row per size, one column per synthetic source
+    fit1: SaturatingPowerLawFit  # L(N) = E + A N^-alpha on markov1
+    H1: float  # entropy rate of markov1 (16 symbols, order 1)
+    H32: float  # entropy rate of markov (32 symbols, order 2)
+
+    def summary(self) -> dict[str, object]:
+        """E against the truth, the uniform bounds ln 16 and ln 32, the other sources' range."""
+        return {
+            "H1": self.H1,
+            "H32": self.H32,
+            "E1": self.fit1.E,
+            "E1_se": self.fit1.E_se,
+            "E1_gap": self.fit1.E - self.H1,
+            "ln16": math.log(16),
+            "ln32": math.log(32),
+            "m32_best": float(self.table["markov"].min()),
+            "m2_lo": float(self.table["markov2"].min()),
+            "m2_hi": float(self.table["markov2"].max()),
+        }
+
+
+def saturation(synthetic: pd.DataFrame, entropy_rates: Mapping[str, float]) -> Saturation:
+    """The synthetic sweep's final losses and ``E`` fitted on markov1; ``entropy_rates`` by source name.
+
+    The rates come from the sources' definitions (``scaling_utils.experiment.corpus.MARKOV_SOURCES``),
+    which the caller passes in: analysis does not import the training engine.
+    """
+    table = final(synthetic).pivot_table(index="params_nonembedding", columns="distribution", values="loss")
+    return Saturation(
+        table=table,
+        fit1=irreducible_loss(synthetic, "markov1"),
+        H1=entropy_rates["markov1"],
+        H32=entropy_rates["markov"],
+    )

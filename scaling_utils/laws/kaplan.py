@@ -13,8 +13,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scaling_utils._validation import as_positive, broadcast, positive_scalar, scalar_or_array
+from scaling_utils.compute import pf_days, training_flops
 
-__all__ = ["KAPLAN_2020", "KAPLAN_2020_FIGURE1_C_C", "KaplanLaw"]
+__all__ = [
+    "KAPLAN_2020",
+    "KAPLAN_2020_FIGURE1_C_C",
+    "KaplanAllocation",
+    "KaplanLaw",
+    "Straightness",
+    "allocation_at",
+    "straightness",
+]
 
 FloatOrArray = float | NDArray[np.float64]
 
@@ -168,3 +177,89 @@ KAPLAN_2020 = KaplanLaw()
 
 KAPLAN_2020_FIGURE1_C_C = 2.3e8
 """``C_c`` (PF-days) as written in the compute panel label of Kaplan et al. (2020), Figure 1."""
+
+
+@dataclass(frozen=True)
+class Straightness:
+    """N4: the local slope of ``L(N)`` in log-log axes over a range of sizes (:func:`straightness`)."""
+
+    law: KaplanLaw
+    n: NDArray[np.float64]  # the sizes
+    slopes: NDArray[np.float64]  # d log L / d log N between neighbouring sizes
+
+    def summary(self) -> dict[str, float]:
+        """The slopes' range and spread, and the loss lost per decade of N, D and C (percent)."""
+        s, law = self.slopes, self.law
+        return {
+            "slope_min": float(-s.max()),
+            "slope_max": float(-s.min()),
+            "slope_spread": float(s.max() - s.min()),
+            "decade_drop_N": 100 * (1 - 10 ** (-law.alpha_N)),
+            "decade_drop_D": 100 * (1 - 10 ** (-law.alpha_D)),
+            "decade_drop_C": 100 * (1 - 10 ** (-law.alpha_C)),
+        }
+
+
+def straightness(law: KaplanLaw, n: ArrayLike | None = None) -> Straightness:
+    """Local log-log slopes of ``law.loss_n`` over ``n`` (default: 41 sizes from 1e5 to 1e9).
+
+    Examples
+    --------
+    >>> s = straightness(KAPLAN_2020)
+    >>> round(s.summary()["slope_spread"], 12)
+    0.0
+    """
+    n = np.logspace(5, 9, 41) if n is None else as_positive(n, "n")
+    return Straightness(law=law, n=n, slopes=np.diff(np.log(law.loss_n(n))) / np.diff(np.log(n)))
+
+
+@dataclass(frozen=True)
+class KaplanAllocation:
+    """A trained model against Kaplan's compute-efficient allocation of its compute (:func:`allocation_at`)."""
+
+    law: KaplanLaw
+    params: float
+    tokens: float
+    flops: float  # 6 N D
+    pf_days: float
+    n_opt: float
+    d_opt: float
+    tag: str = "gpt3"  # names the model in the summary's keys
+
+    def summary(self) -> dict[str, float]:
+        """The model's tokens per parameter and compute, Kaplan's N and D (billions) for it, and the exponents."""
+        t = self.tag
+        return {
+            f"{t}_ratio": self.tokens / self.params,
+            f"{t}_flops": self.flops,
+            f"{t}_pfd": self.pf_days,
+            f"kaplan_nopt_{t}": self.n_opt / 1e9,
+            f"kaplan_dopt_{t}": self.d_opt / 1e9,
+            f"kaplan_ratio_{t}": self.d_opt / self.n_opt,
+            "kaplan_alloc_flops_ratio": training_flops(self.n_opt, self.d_opt) / self.flops,
+            "kaplan_a": self.law.opt_n_exp,
+            "kaplan_b": self.law.opt_d_exp,
+        }
+
+
+def allocation_at(law: KaplanLaw, params: float, tokens: float, *, tag: str = "gpt3") -> KaplanAllocation:
+    """Kaplan's allocation (Table 6) of the compute of a model of ``params`` trained on ``tokens``.
+
+    Examples
+    --------
+    >>> alloc = allocation_at(KAPLAN_2020, 175e9, 300e9)
+    >>> round(alloc.summary()["gpt3_ratio"], 2)
+    1.71
+    """
+    flops = training_flops(params, tokens)
+    pfd = pf_days(flops)
+    return KaplanAllocation(
+        law=law,
+        params=params,
+        tokens=tokens,
+        flops=flops,
+        pf_days=pfd,
+        n_opt=law.optimal_n(pfd),
+        d_opt=law.optimal_d(pfd),
+        tag=tag,
+    )

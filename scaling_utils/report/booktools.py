@@ -120,8 +120,8 @@ def glue_figure(name: str, fig) -> None:
     plt.close(fig)
 
 
-def glue_all(summary, prefix: str = "") -> list[str]:
-    """Glue every value of ``summary`` (a result's ``summary()``) as ``prefix + name``; return the names.
+def glue_all(summary, prefix: str = "") -> None:
+    """Glue every value of ``summary`` (a result's ``summary()``) as ``prefix + name``.
 
     Each value is glued with ``display=False``, for ``{glue:text}`` in the prose; a figure is
     glued with :func:`glue_figure` (and closed). The names are the keys, so the result that
@@ -130,19 +130,15 @@ def glue_all(summary, prefix: str = "") -> list[str]:
     Examples
     --------
     >>> glue_all({}, prefix="v2_")
-    []
     """
     from matplotlib.figure import Figure
     from myst_nb import glue
 
-    names = []
     for name, value in summary.items():
         if isinstance(value, Figure):
             glue_figure(prefix + name, value)
         else:
             glue(prefix + name, value, display=False)
-        names.append(prefix + name)
-    return names
 
 
 def show_command(work: Path | str, *args) -> None:

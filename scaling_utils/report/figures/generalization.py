@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
 from matplotlib.figure import Figure
 
-from scaling_utils.analysis.measured import ENGLISH_HELD_OUT, loss_wide
+from scaling_utils.analysis.measured import ENGLISH_HELD_OUT, Transfer, loss_wide
 from scaling_utils.report.figures.style import book_style, palette, plain_log_y, three_panels
 
 __all__ = ["DISTRIBUTION_NAMES", "ENGLISH_HELD_OUT", "generalization_offset"]
@@ -34,8 +33,8 @@ def _dist_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     return {"train": (0.0, 0.0, 0.0)} | dict(zip(others, palette(len(others)), strict=True))
 
 
-def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_HELD_OUT) -> Figure:
-    """F1 from the book's runs, in three panels.
+def generalization_offset(transfer: Transfer, primary: Sequence[str] = ENGLISH_HELD_OUT) -> Figure:
+    """F1 from the book's runs, in three panels (``transfer`` from :func:`scaling_utils.analysis.measured.transfer`).
 
     (a) Loss on every distribution against N (final checkpoints). (b) The article's F1:
     loss on each ``primary`` distribution (English prose not in the training mix) against
@@ -43,7 +42,7 @@ def generalization_offset(size: pd.DataFrame, primary: Sequence[str] = ENGLISH_H
     earlier). (c) The same for the other distributions (code, Spanish, synthetic), apart,
     because they are not the kind of shift Kaplan et al. measured.
     """
-    wide, last, dists = loss_wide(size)
+    wide, last, dists = loss_wide(transfer.size)
     colors = _dist_colors(dists)
     fin = wide[last].sort_values("params_nonembedding")
     with book_style():

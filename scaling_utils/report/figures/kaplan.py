@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from scaling_utils.fitting import PowerLawFit
+from scaling_utils.analysis.measured import KaplanRuns
 from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, KaplanLaw
 from scaling_utils.report.figures.style import book_style, latex_sci, palette, plain_log_y, three_panels
 
@@ -66,17 +66,16 @@ def kaplan_power_laws(law: KaplanLaw = KAPLAN_2020, *, show_figure1_label: bool 
     return fig
 
 
-def kaplan_measured(
-    size: pd.DataFrame, frontier, early: pd.DataFrame, fit_d: PowerLawFit, fit_n: PowerLawFit
-) -> Figure:
+def kaplan_measured(runs: KaplanRuns) -> Figure:
     """F2(b): the book's runs as Kaplan's three panels, with the power laws fitted to them.
 
-    ``frontier`` is a :class:`scaling_utils.analysis.measured.Frontier`; ``early`` comes from
-    :func:`scaling_utils.analysis.measured.early_stopped`; ``fit_d`` and ``fit_n`` are
-    :func:`~scaling_utils.fitting.fit_power_law` fits of ``early`` and of the final losses
-    against non-embedding parameters (computed by the caller, drawn here).
+    ``runs`` comes from :func:`scaling_utils.analysis.measured.kaplan_runs`: the size sweep, its
+    compute frontier, the early-stopped data sweep and the power laws fitted to them (computed
+    there, drawn here).
     """
     from scaling_utils.compute import pf_days as _pfd
+
+    size, frontier, early, fit_d, fit_n = runs.size, runs.frontier, runs.early, runs.fit_d, runs.fit_n
 
     tr = size[size["distribution"] == "train"]
     sizes = sorted(tr["params_nonembedding"].unique())

@@ -15,20 +15,32 @@ import pandas as pd
 
 from scaling_utils.compute import params_with_head
 from scaling_utils.fitting import (
+    Approaches,
     ApproachFit,
     Bootstrap,
     ChinchillaFit,
     bootstrap_chinchilla,
     bootstrap_isoflop,
     default_grid,
+    fit_approaches,
     fit_chinchilla,
     fit_envelope,
     fit_isoflop,
 )
 from scaling_utils.fitting._lbfgs import minimize_batch
 from scaling_utils.fitting.parametric import _make_fun_grad
+from scaling_utils.laws import ChinchillaLaw
+from scaling_utils.simulations import synthetic
 
-__all__ = ["ThreeApproaches", "final_runs", "profile_E", "seed_spread", "three_approaches"]
+__all__ = [
+    "SyntheticApproaches",
+    "ThreeApproaches",
+    "final_runs",
+    "profile_E",
+    "seed_spread",
+    "synthetic_approaches",
+    "three_approaches",
+]
 
 COUNTS = ("head", "kaplan", "total")
 
@@ -125,6 +137,51 @@ class ThreeApproaches:
     def exponents(self) -> dict[int, float]:
         """``a`` of approaches 1, 2 and 3."""
         return {1: self.a1.a, 2: self.a2.a, 3: self.a3.law.exponents[0]}
+
+    def summary(self) -> dict[str, object]:
+        """What the chapter and its lab notes report: the sweep's extent, each ``a`` with its interval, E.
+
+        Keys: ``n_runs, n_budgets, c_lo, c_hi, min_steps, resamples``, ``a1..a3`` with
+        ``_lo``/``_hi``, ``spread, a_lo, a_hi, a2_wide, E, min_loss, a3_state``, and approach 1's
+        diagnostics ``sigma, a1_excluded, a1_points, a1_curves_lo, a1_curves_hi``.
+        """
+        runs, a = self.runs, self.exponents
+        out: dict[str, object] = {
+            "n_runs": len(runs),
+            "n_budgets": runs["group"].nunique(),
+            "c_lo": float(runs["group"].min()),
+            "c_hi": float(runs["group"].max()),
+            "min_steps": int(runs["steps"].min()),
+            "resamples": self.boot1.n_resamples,
+        }
+        for k in (1, 2, 3):
+            lo, hi = self.interval(k)
+            out |= {f"a{k}": float(a[k]), f"a{k}_lo": lo, f"a{k}_hi": hi}
+        out |= {
+            "spread": float(max(a.values()) - min(a.values())),
+            "a_lo": float(min(a.values())),
+            "a_hi": float(max(a.values())),
+            "a2_wide": self.a2_wide.a,
+            "E": self.a3.law.E,
+            "min_loss": float(runs["loss"].min()),
+            "a3_state": "converged" if self.a3.converged else "did NOT converge",
+            "sigma": self.sigma,
+            "a1_excluded": self.a1_excluded,
+            "a1_points": self.a1_points,
+        }
+        out["a1_curves_lo"], out["a1_curves_hi"] = self.boot1_curves.interval("a", 0.8)
+        return out
+
+    def approach_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The runs as the approaches figure draws them: seed-0 ``curves`` (run, N, flops, loss) and ``runs``."""
+        seed0 = self.runs[self.runs["seed"] == 0]
+        curves = pd.DataFrame(
+            {"run": seed0["N"].astype(str), "N": seed0["N"], "flops": seed0["C"], "loss": seed0["loss"]}
+        )
+        runs = pd.DataFrame(
+            {"C": self.runs["group"], "N": self.runs["N"], "D": self.runs["D"], "loss": self.runs["loss"]}
+        )
+        return curves, runs
 
     def table(self) -> pd.DataFrame:
         """``approach, a, low, high, width`` and what each used."""
@@ -260,3 +317,36 @@ def profile_E(N, D, loss, E_values, *, delta: float = 1e-3) -> pd.DataFrame:
         rows.append({"E": float(e_val), "objective": float(f[k]) * delta, "alpha": alpha, "beta": beta,
                      "a": beta / (alpha + beta)})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SyntheticApproaches:
+    """The three approaches on synthetic runs drawn from a known law (:func:`synthetic_approaches`)."""
+
+    truth: ChinchillaLaw
+    runs: pd.DataFrame = field(repr=False)  # IsoFLOP runs (C, N, D, loss)
+    curves: pd.DataFrame = field(repr=False)  # training curves (run, N, flops, loss)
+    fits: Approaches
+    n_resamples: int
+    level: float = 0.8
+
+    def summary(self) -> dict[str, object]:
+        """The synthetic data's extent, the truth's ``a``, each approach's ``a`` and interval, approach 3's E."""
+        out: dict[str, object] = {
+            "n_runs": len(self.runs),
+            "n_budgets": self.runs["C"].nunique(),
+            "n_curves": self.curves["run"].nunique(),
+            "truth_a": self.truth.exponents[0],
+        }
+        for k, boot in (("1", self.fits.boot1), ("2", self.fits.boot2), ("3", self.fits.boot3)):
+            lo, hi = boot.interval("a", self.level)
+            out |= {f"a{k}": boot.point["a"], f"a{k}_lo": lo, f"a{k}_hi": hi}
+        return out | {"E3": self.fits.fit3.law.E, "n_resamples": self.n_resamples}
+
+
+def synthetic_approaches(truth: ChinchillaLaw, *, noise: float, seed: int, n_resamples: int) -> SyntheticApproaches:
+    """Synthetic IsoFLOP runs and training curves (half the noise) from ``truth``, and the three approaches on them."""
+    runs = synthetic.isoflop_runs(truth, noise=noise, seed=seed)
+    curves = synthetic.training_curves(truth, noise=noise / 2, seed=seed)
+    fits = fit_approaches(curves, runs, n_resamples=n_resamples, seed=seed)
+    return SyntheticApproaches(truth=truth, runs=runs, curves=curves, fits=fits, n_resamples=n_resamples)

@@ -3,21 +3,34 @@
 :func:`recount` puts a sweep's runs in one counting convention (:data:`COUNTINGS`);
 :func:`fit_recounted` fits approach 2 on the vertices wherever their compute falls;
 :func:`point_estimates` gives the three approaches without bootstrap, :func:`leave_one_group_out`
-each budget's weight and :func:`vertex_slopes` the local exponents between vertices.
+each budget's weight and :func:`vertex_slopes` the local exponents between vertices;
+:func:`first_sweep` diagnoses the first IsoFLOP sweep.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from scaling_utils.analysis.isoflop import final_runs
 from scaling_utils.analysis.measured import final_train
-from scaling_utils.fitting import ApproachFit, fit_chinchilla, fit_envelope, fit_power_law, isoflop_minima
+from scaling_utils.fitting import (
+    Approaches,
+    ApproachFit,
+    fit_approaches,
+    fit_chinchilla,
+    fit_envelope,
+    fit_power_law,
+    isoflop_minima,
+)
 
 __all__ = [
     "COUNTINGS",
+    "FirstSweep",
     "approach_inputs",
+    "first_sweep",
     "fit_recounted",
     "leave_one_group_out",
     "point_estimates",
@@ -189,3 +202,69 @@ def approach_inputs(size: pd.DataFrame, isoflop: pd.DataFrame) -> tuple[pd.DataF
         {"C": fin["budget_flops"], "N": fin["params_nonembedding"], "D": fin["tokens"], "loss": fin["loss"]}
     )
     return curves.reset_index(drop=True), runs.sort_values(["C", "N"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class FirstSweep:
+    """The three approaches on the first IsoFLOP sweep, and the measurements of why they failed."""
+
+    curves: pd.DataFrame = field(repr=False)  # approach_inputs: the size sweep's curves
+    runs: pd.DataFrame = field(repr=False)  # approach_inputs: the IsoFLOP sweep's final runs
+    fits: Approaches
+    steps: pd.DataFrame = field(repr=False)  # final_train of the IsoFLOP sweep (optimiser steps per run)
+    window: int
+    level: float = 0.8
+
+    @property
+    def a1(self) -> ApproachFit:
+        """Approach 1."""
+        return self.fits.fit1
+
+    @property
+    def a2(self) -> ApproachFit:
+        """Approach 2."""
+        return self.fits.fit2
+
+    @property
+    def a3(self):
+        """Approach 3 (a :class:`~scaling_utils.fitting.ChinchillaFit`)."""
+        return self.fits.fit3
+
+    def approach_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``curves`` and ``runs`` as the approaches figure draws them."""
+        return self.curves, self.runs
+
+    def summary(self) -> dict[str, object]:
+        """The sweep, each ``a`` with its interval, approach 3's law, and the diagnosis (edges, short runs)."""
+        runs, (m1, m2, m3) = self.runs, (self.a1, self.a2, self.a3)
+        interior = ~m2.minima["at_edge"]
+        out: dict[str, object] = {
+            "n_runs": len(runs),
+            "n_budgets": runs["C"].nunique(),
+            "c_lo": float(runs["C"].min()),
+            "c_hi": float(runs["C"].max()),
+            "n_interior": int(interior.sum()),
+            "window": self.window,
+        }
+        for k, b in (("1", self.fits.boot1), ("2", self.fits.boot2), ("3", self.fits.boot3)):
+            lo, hi = b.interval("a", self.level)
+            out |= {f"a{k}": b.point["a"], f"a{k}_lo": lo, f"a{k}_hi": hi}
+        out |= {"E": m3.law.E, "alpha": m3.law.alpha, "beta": m3.law.beta}
+        out |= {"edge_wins": int(m1.minima["at_edge"].sum()), "edge_points": len(m1.minima)}
+        short = self.steps["step"] < 200
+        out["short_runs"] = int(short.sum())
+        keep = ~short.to_numpy()
+        out["short_a3"] = fit_chinchilla(runs["N"][keep], runs["D"][keep], runs["loss"][keep]).law.exponents[0]
+        best = self.steps.loc[self.steps.groupby("budget_flops")["loss"].idxmin()]
+        out["vertex_steps_lo"], out["vertex_steps_hi"] = int(best["step"].min()), int(best["step"].max())
+        tpp = m2.minima.loc[interior, "D_opt"] / m2.minima.loc[interior, "N_opt"]
+        out["tpp_lo"], out["tpp_hi"] = float(tpp.min()), float(tpp.max())
+        return out
+
+
+def first_sweep(size: pd.DataFrame, isoflop: pd.DataFrame, *, window: int = 5, n_resamples: int = 4000,
+                seed: int = 0) -> FirstSweep:  # fmt: skip
+    """:class:`FirstSweep` of the size sweep (approach 1's curves) and the first IsoFLOP sweep."""
+    curves, runs = approach_inputs(size, isoflop)
+    fits = fit_approaches(curves, runs, n_resamples=n_resamples, seed=seed, window=window)
+    return FirstSweep(curves=curves, runs=runs, fits=fits, steps=final_train(isoflop), window=window)

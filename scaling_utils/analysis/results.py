@@ -20,7 +20,7 @@ import pandas as pd
 from scaling_utils._paths import sha256_file
 from scaling_utils._validation import PLAUSIBLE
 
-__all__ = ["COLUMNS", "SWEEPS", "ResultsError", "file_sha256", "load_sweep_results"]
+__all__ = ["COLUMNS", "SWEEPS", "ResultsError", "file_sha256", "load_sweep_meta", "load_sweep_results"]
 
 COLUMNS: tuple[str, ...] = (
     "sweep",
@@ -132,6 +132,20 @@ def load_sweep_results(sweep: str, folder: Path | str = "data/experiments") -> p
         )
     _record_read(sweep, got)
     return df
+
+
+def load_sweep_meta(sweep: str, folder: Path | str = "data/experiments") -> dict:
+    """The meta file ``<folder>/<sweep>.meta.json`` as a dict (its configuration, counts, hardware).
+
+    Raises
+    ------
+    ResultsError
+        If the file is missing or is not a meta file (see :func:`load_sweep_results`).
+    """
+    meta_file = Path(folder) / f"{sweep}.meta.json"
+    if not meta_file.is_file():
+        raise ResultsError(f"{meta_file} is missing: run the sweep (see notebooks/experiment.md)")
+    return _read_meta(meta_file)
 
 
 _SHA = re.compile(r"^[0-9a-fA-F]{64}$")

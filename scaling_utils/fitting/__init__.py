@@ -53,7 +53,7 @@ from scaling_utils.fitting.power_law import (
 )
 from scaling_utils.fitting.result import FitResult
 from scaling_utils.fitting.summary import Approaches, fit_approaches
-from scaling_utils.fitting.width import interval_width_study, runs_for_width
+from scaling_utils.fitting.width import WidthStudy, interval_width_study, runs_for_width, width_study
 
 __all__ = [
     "CONVERGENCE_GTOL",
@@ -65,6 +65,7 @@ __all__ = [
     "FitResult",
     "PowerLawFit",
     "SaturatingPowerLawFit",
+    "WidthStudy",
     "bootstrap_chinchilla",
     "bootstrap_envelope",
     "bootstrap_isoflop",
@@ -80,4 +81,5 @@ __all__ = [
     "interval_width_study",
     "isoflop_minima",
     "runs_for_width",
+    "width_study",
 ]

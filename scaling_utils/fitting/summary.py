@@ -72,7 +72,7 @@ def fit_approaches(
 
     Examples
     --------
-    >>> from scaling_utils import synthetic
+    >>> from scaling_utils.simulations import synthetic
     >>> from scaling_utils.laws import HOFFMANN_2022_UNROUNDED as truth
     >>> r = fit_approaches(synthetic.training_curves(truth, noise=0.0, seed=0),
     ...                    synthetic.isoflop_runs(truth, noise=0.0, seed=0), n_resamples=20)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -11,6 +13,8 @@ from scaling_utils.fitting.bootstrap import bootstrap_chinchilla
 from scaling_utils.fitting.parametric import fit_chinchilla
 from scaling_utils.fitting.power_law import PowerLawFit, fit_power_law
 from scaling_utils.laws import ChinchillaLaw
+
+__all__ = ["WidthStudy", "interval_width_study", "runs_for_width", "width_study"]
 
 
 def interval_width_study(
@@ -96,3 +100,35 @@ def runs_for_width(
     if fit.exponent >= 0:
         raise ValueError(f"interval width does not shrink with more runs (exponent {fit.exponent:.3f})")
     return float((target / fit.coefficient) ** (1.0 / fit.exponent)), fit
+
+
+@dataclass(frozen=True)
+class WidthStudy:
+    """Approach 3's interval width against the number of runs, and the runs a target width needs."""
+
+    study: pd.DataFrame  # interval_width_study(...)
+    target_width: float
+    runs_needed_free: float  # at the fitted rate
+    runs_needed_half: float  # at the n^-1/2 rate of independent noise
+    rate: PowerLawFit  # width = c * n_runs ** exponent
+
+    def summary(self) -> dict[str, object]:
+        """The target, the study's range of runs and its last width, the runs needed, the fitted rate."""
+        s = self.study
+        return {
+            "t1_width": self.target_width,
+            "study_min_runs": int(s["n_runs"].min()),
+            "study_max_runs": int(s["n_runs"].max()),
+            "study_max_width": float(s["width"].iloc[-1]),
+            "runs_needed_free": self.runs_needed_free,
+            "runs_needed_half": self.runs_needed_half,
+            "width_slope": self.rate.exponent,
+        }
+
+
+def width_study(law: ChinchillaLaw, target_width: float, *, noise: float = 0.01, seed: int = 0) -> WidthStudy:
+    """:func:`interval_width_study` of ``law`` and :func:`runs_for_width` of ``target_width``, both rates."""
+    study = interval_width_study(law, noise=noise, seed=seed)
+    n_free, fit_free = runs_for_width(study, target_width)
+    n_half, _ = runs_for_width(study, target_width, exponent=-0.5)
+    return WidthStudy(study, target_width, n_free, n_half, fit_free)

@@ -20,7 +20,14 @@ from scaling_utils.fitting import ApproachFit, ChinchillaFit, runs_for_width
 from scaling_utils.laws import ChinchillaLaw
 from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, palette, plain_log_y, three_panels
 
-__all__ = ["chinchilla_approaches", "chinchilla_contours", "interval_width", "objective_profile"]
+__all__ = [
+    "chinchilla_approaches",
+    "chinchilla_contours",
+    "interval_width",
+    "objective_profile",
+    "own_approaches",
+    "synthetic_approaches",
+]
 
 
 def chinchilla_contours(
@@ -224,3 +231,19 @@ def objective_profile(profile: pd.DataFrame, *, free_E: float, min_loss: float) 
         ax.set_xlabel("E held fixed (nats/byte)")
         ax.set_ylabel(r"$a = \beta/(\alpha+\beta)$")
     return fig
+
+
+def synthetic_approaches(syn) -> Figure:
+    """:func:`chinchilla_approaches` of a :class:`~scaling_utils.analysis.isoflop.SyntheticApproaches`, truth dashed."""
+    f = syn.fits
+    return chinchilla_approaches(syn.curves, syn.runs, f.fit1, f.fit2, f.fit3, syn.truth)
+
+
+def own_approaches(result, *, label: str = "our runs") -> Figure:
+    """:func:`chinchilla_approaches` of an analysis of the book's runs (``approach_inputs()``, ``a1, a2, a3``).
+
+    ``result`` is a :class:`~scaling_utils.analysis.isoflop.ThreeApproaches` or a
+    :class:`~scaling_utils.analysis.recount.FirstSweep`.
+    """
+    curves, runs = result.approach_inputs()
+    return chinchilla_approaches(curves, runs, result.a1, result.a2, result.a3, None, label=label)

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
+from scaling_utils.analysis.isoflop import ThreeApproaches
+from scaling_utils.analysis.sweep_checks import Batch8, Batch16
+from scaling_utils.analysis.sweep_span import Span
 from scaling_utils.fitting import Bootstrap
 from scaling_utils.laws import PUBLISHED_T1, ChinchillaLaw, KaplanLaw, PublishedExponents
 from scaling_utils.report.tables.common import CITATIONS, BookTable, book_table, fmt_interval
 
-__all__ = ["t1_display", "t1_table"]
+__all__ = [
+    "approaches_table",
+    "batch8_table",
+    "batch16_table",
+    "leave_one_out_table",
+    "seed_pairs_table",
+    "span_table",
+    "t1_display",
+    "t1_table",
+]
 
 
 def t1_table(
@@ -113,3 +126,122 @@ def t1_display(t1: pd.DataFrame, digits: int = 3) -> BookTable:
     df = t1.assign(source=t1["source"].map(source), approach=t1["approach"].map(lambda a: short.get(a, a)))
     numbers = [c for c in df.columns if c not in ("approach", "source") and not c.endswith("interval")]
     return book_table(df, {c: c for c in df.columns}, {c: f".{digits}f" for c in numbers}, index="approach")
+
+
+def approaches_table(own: ThreeApproaches) -> BookTable:
+    """The three approaches on the corrected sweep: ``a``, its 80% interval and what each used."""
+    return book_table(
+        own.table().reset_index(),
+        {
+            "approach": "approach",
+            "a": "a",
+            "low": "80% interval, low",
+            "high": "80% interval, high",
+            "width": "width",
+            "used": "what it used",
+        },
+        {k: ".3f" for k in ("a", "low", "high", "width")},
+    )
+
+
+def seed_pairs_table(span: Span) -> pd.DataFrame:
+    """The runs repeated with a second seed, by budget and size, and their difference."""
+    pairs = span.pairs.copy()
+    pairs.index = pairs.index.set_names(["budget (FLOPs)", "N"])
+    pairs = pairs.reset_index()
+    pairs["budget (FLOPs)"] = pairs["budget (FLOPs)"].map("{:.1e}".format)
+    pairs["N"] = pairs["N"].map("{:,.0f}".format)
+    return pairs.set_index(["budget (FLOPs)", "N"]).round(4)
+
+
+def span_table(span: Span) -> BookTable:
+    """``a`` and its interval width per approach, on the first five budgets and on all six."""
+    lo_hi, lo_hi5 = span.intervals(), span.intervals(five=True)
+    rows = pd.DataFrame(
+        {
+            "approach": [1, 2, 3],
+            "a5": [span.own5.exponents[k] for k in (1, 2, 3)],
+            "w5": [hi - lo for lo, hi in lo_hi5.values()],
+            "a6": [span.own.exponents[k] for k in (1, 2, 3)],
+            "w6": [hi - lo for lo, hi in lo_hi.values()],
+        }
+    )
+    n5, n6 = span.own5.runs["group"].nunique(), span.own.runs["group"].nunique()
+    return book_table(
+        rows,
+        {
+            "approach": "approach",
+            "a5": f"a, {n5} budgets",
+            "w5": f"interval width, {n5} budgets",
+            "a6": f"a, {n6} budgets",
+            "w6": f"interval width, {n6} budgets",
+        },
+        {"a5": ".3f", "w5": ".3f", "a6": ".3f", "w6": ".3f"},
+    )
+
+
+def leave_one_out_table(span: Span) -> BookTable:
+    """The three exponents and E with each budget left out in turn."""
+    loo = span.loo.copy()
+    loo["left out"] = loo["left_out"].map(lambda g: "none" if np.isnan(g) else f"{g:.1e} FLOPs")
+    return book_table(
+        loo,
+        {
+            "left out": "budget left out",
+            "a1": "a (approach 1)",
+            "a2": "a (approach 2)",
+            "a3": "a (approach 3)",
+            "E": "E (approach 3)",
+        },
+        {"a1": ".3f", "a2": ".3f", "a3": ".3f", "E": ".3f"},
+    )
+
+
+def batch16_table(b16: Batch16) -> BookTable:
+    """Each budget's vertex and lowest loss at the rule's batch and at batch 16."""
+    vert = b16.vertices.assign(batch=b16.vertices["group"].map(b16.settings.main_batch))
+    vert["batch 16"] = np.where(vert["swapped"], "rerun at 16", "16 already")
+    return book_table(
+        vert,
+        {
+            "group": "budget (FLOPs)",
+            "batch": "batch by the rule",
+            "N_opt_reference": "vertex N, rule",
+            "N_opt_check": "vertex N, batch 16",
+            "loss_reference": "lowest loss, rule",
+            "loss_check": "lowest loss, batch 16",
+        },
+        {
+            "group": ".1e",
+            "batch": ".0f",
+            "N_opt_reference": ",.0f",
+            "N_opt_check": ",.0f",
+            "loss_reference": ".3f",
+            "loss_check": ".3f",
+        },
+    )
+
+
+def batch8_table(b8: Batch8) -> BookTable:
+    """Each budget's vertex and lowest loss at the rule's batch, at 16 and at 8."""
+    wide, settings = b8.wide, ("rule", "16", "8")
+    rows = pd.DataFrame(
+        {
+            "group": wide.index,
+            **{f"n_{k}": wide[("N_opt", k)].to_numpy() for k in settings},
+            **{f"l_{k}": wide[("loss_min", k)].to_numpy() for k in settings},
+        }
+    )
+    return book_table(
+        rows,
+        {
+            "group": "budget (FLOPs)",
+            "n_rule": "vertex N, rule",
+            "n_16": "vertex N, batch 16",
+            "n_8": "vertex N, batch 8",
+            "l_rule": "lowest loss, rule",
+            "l_16": "lowest loss, batch 16",
+            "l_8": "lowest loss, batch 8",
+        },
+        {"group": ".1e", **{f"n_{k}": ",.0f" for k in settings}, **{f"l_{k}": ".3f" for k in settings}},
+    )

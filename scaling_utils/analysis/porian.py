@@ -10,7 +10,7 @@ book's own approach 2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from scaling_utils._paths import repo_root
 from scaling_utils.analysis.results import ResultsError, file_sha256
 from scaling_utils.fitting import bootstrap_isoflop, fit_isoflop
 
-__all__ = ["KEYS", "SETTINGS", "Setting", "load_porian2024", "porian_ladder", "select", "setting"]
+__all__ = ["KEYS", "SETTINGS", "Refit", "Setting", "load_porian2024", "porian_ladder", "refit", "select", "setting"]
 
 SHA256 = "f19e98fce2b0e68a2dca7f4c2d7270dac7fa3e64fdca12d987566785a7e8d25d"
 KEYS: tuple[str, ...] = ("dataset", "hparams", "warmup", "decay", "param_count", "loss_split")
@@ -219,3 +219,46 @@ def porian_ladder(
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Refit:
+    """Porian et al.'s ladder refitted on their released points (:func:`refit`)."""
+
+    points: pd.DataFrame = field(repr=False)  # load_porian2024()
+    ladder: pd.DataFrame  # porian_ladder(points, ...)
+    window: int | None
+    level: float
+
+    def summary(self) -> dict[str, object]:
+        """The window, the points, the largest difference to the paper (and where), RefinedWeb's first and last a."""
+        ladder = self.ladder
+        diff = (ladder["a_book"] - ladder["a_paper"]).abs()
+        worst = ladder.loc[diff.idxmax()]
+        rw = ladder[ladder["ladder"] == "RefinedWeb"].sort_values("rung")
+        return {
+            "window": self.window,
+            "points": len(self.points),
+            "max_diff": float(diff.max()),
+            "max_diff_setting": f"{worst['ladder']}, {worst['label']}",
+            "rw_first": float(rw["a_book"].iloc[0]),
+            "rw_last": float(rw["a_book"].iloc[-1]),
+            "level_pct": 100 * self.level,
+        }
+
+    def profiles(self, ladder: str = "RefinedWeb") -> list[tuple[str, pd.DataFrame, pd.DataFrame, float]]:
+        """Per setting of ``ladder``: its label, points, approach-2 vertices and ``a`` (for the profiles figure)."""
+        panels = []
+        for s in [s for s in SETTINGS if s.ladder == ladder]:
+            pts = select(self.points, s)
+            fit = fit_isoflop(pts["n"], pts["flops"], pts["loss"], window=self.window)
+            panels.append((s.label, pts, fit.minima, fit.a))
+        return panels
+
+
+def refit(
+    points: pd.DataFrame, *, window: int | None = 5, n_resamples: int = 2000, seed: int = 0, level: float = 0.8
+) -> Refit:
+    """:func:`porian_ladder` on ``points`` (their released IsoFLOP points), kept with its settings."""
+    ladder = porian_ladder(points, window=window, n_resamples=n_resamples, seed=seed, level=level)
+    return Refit(points=points, ladder=ladder, window=window, level=level)

@@ -30,10 +30,12 @@ from scaling_utils.laws.chinchilla import ChinchillaLaw
 __all__ = [
     "PEARCE_SONG_GAMMA",
     "FrontierFit",
+    "LocalView",
     "gamma_for",
     "kaplan_frontier_exponent",
     "local_exponent",
     "local_exponent_limits",
+    "local_view",
     "total_params",
 ]
 
@@ -196,3 +198,50 @@ def kaplan_frontier_exponent(
     n_opt = models[np.argmin(loss, axis=1)]
     slope = float(np.polyfit(np.log(compute), np.log(n_opt), 1)[0])
     return FrontierFit(exponent=slope, compute=compute, n_opt=n_opt, models=models)
+
+
+@dataclass(frozen=True)
+class LocalView:
+    """The local exponent of each law over a range of non-embedding sizes (:func:`local_view`)."""
+
+    n_nonembedding: NDArray[np.float64]
+    curves: dict[str, NDArray[np.float64]]  # law label -> local exponent at each size
+    limits: dict[str, tuple[float, float]]  # law label -> (small-model, large-model) limits
+    frontier: dict[str, FrontierFit]  # law label -> Kaplan-style frontier exponent
+    gamma: float
+
+    def summary(self, tags: dict[str, str] | None = None) -> dict[str, float]:
+        """Gamma, the embedding's share at 1e6 and 1e9, and per law its limits, peak and frontier exponent.
+
+        Each law's keys start with its tag (``tags``: label -> short name; by default the
+        label's first three letters, lower case); ``<tag>_peak_at_m`` is where it peaks, in millions.
+        """
+        out = {
+            "gamma": self.gamma,
+            "gamma_derived": gamma_for(32_000, 39.2),
+            "emb_share_1e6": 100 * (1 - 1e6 / total_params(1e6, gamma=self.gamma)),
+            "emb_share_1e9": 100 * (1 - 1e9 / total_params(1e9, gamma=self.gamma)),
+        }
+        n_e = self.n_nonembedding
+        for name, curve in self.curves.items():
+            key = (tags or {}).get(name, name.split()[0][:3].lower())
+            lo, hi = self.limits[name]
+            out |= {f"{key}_small": lo, f"{key}_large": hi, f"{key}_peak": float(curve.max())}
+            out[f"{key}_peak_at_m"] = float(n_e[curve.argmax()]) / 1e6
+            out[f"{key}_frontier"] = self.frontier[name].exponent
+        return out
+
+
+def local_view(laws: dict[str, ChinchillaLaw], *, gamma: float = PEARCE_SONG_GAMMA, n_nonembedding=None) -> LocalView:
+    """:func:`local_exponent`, its limits and :func:`kaplan_frontier_exponent` of each law (by label).
+
+    ``n_nonembedding`` defaults to 400 sizes from 10 to 1e13.
+    """
+    n_e = np.logspace(1, 13, 400) if n_nonembedding is None else as_positive(n_nonembedding, "n_nonembedding")
+    return LocalView(
+        n_nonembedding=n_e,
+        curves={name: local_exponent(law, n_e, gamma=gamma) for name, law in laws.items()},
+        limits={name: local_exponent_limits(law) for name, law in laws.items()},
+        frontier={name: kaplan_frontier_exponent(law, gamma=gamma) for name, law in laws.items()},
+        gamma=gamma,
+    )

@@ -6,10 +6,13 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from scaling_utils.analysis.ladder import OwnLadder
+from scaling_utils.analysis.porian import Refit
+from scaling_utils.compute import training_flops
 from scaling_utils.laws import ChinchillaLaw, KaplanLaw
 from scaling_utils.report.tables.common import BookTable, book_table
 
-__all__ = ["tokens_per_parameter_table"]
+__all__ = ["gpt3_table", "ladder_table", "own_ladder_table", "tokens_per_parameter_table", "warmup_table"]
 
 
 def tokens_per_parameter_table(
@@ -47,3 +50,48 @@ def tokens_per_parameter_table(
     rows.append(("Kaplan et al. (2020), compute-efficient", "non-embedding", f"GPT-3's, {sci(pfd, 2)} PF-days", ratio))
     df = pd.DataFrame(rows, columns=["law or model", "parameters counted", "at the compute of", "tokens per parameter"])
     return book_table(df, formats={"tokens per parameter": ".1f"}, index="law or model")
+
+
+def ladder_table(refit: Refit) -> pd.DataFrame:
+    """R1's table: each setting of Porian et al.'s ladder, the paper's ``a``, the book's, its interval and budgets."""
+    ladder, level = refit.ladder, refit.level
+    intervals = [f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(ladder["low"], ladder["high"], strict=True)]
+    return pd.DataFrame(
+        {
+            "ladder": ladder["ladder"],
+            "what changed": ladder["label"],
+            "a (paper)": ladder["a_paper"].map("{:.3f}".format),
+            "a (this book)": ladder["a_book"].map("{:.3f}".format),
+            f"{100 * level:.0f}% interval": intervals,
+            "budgets used": [f"{u} of {t}" for u, t in zip(ladder["budgets"], ladder["budgets_total"], strict=True)],
+        }
+    ).set_index(["ladder", "what changed"])
+
+
+def gpt3_table(laws: Mapping[str, ChinchillaLaw], n: float, d: float) -> pd.DataFrame:
+    """R4: each law's optimum at the compute of a model of ``n`` parameters on ``d`` tokens, and that model's gap."""
+    c = training_flops(n, d)
+    rows = []
+    for name, law in laws.items():
+        n_opt, d_opt = law.compute_optimal(c)
+        rows.append(
+            {
+                "law": name,
+                "optimal N (billions)": f"{n_opt / 1e9:.0f}",
+                "tokens per parameter": f"{d_opt / n_opt:.1f}",
+                "loss of GPT-3 (175B, 300B tokens)": f"{law.loss(n, d):.3f}",
+                "loss at the optimum": f"{law.optimal_loss(c):.3f}",
+                "gap (nats)": f"{law.loss(n, d) - law.optimal_loss(c):.3f}",
+            }
+        )
+    return pd.DataFrame(rows).set_index("law")
+
+
+def own_ladder_table(ladder: OwnLadder) -> BookTable:
+    """R3: the ladder's rungs on the book's runs, approaches 1-3 beside Porian et al.'s RefinedWeb rungs."""
+    return book_table(ladder.ladder, formats={c: ".3f" for c in ladder.ladder.columns[2:]})
+
+
+def warmup_table(ladder: OwnLadder) -> BookTable:
+    """Per Kaplan-way sweep and budget: the lowest-loss run, its steps and the warmup's share of them."""
+    return book_table(ladder.warm)

@@ -20,7 +20,16 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, minimize_scalar
 
-__all__ = ["RepeatFit", "fit_repeat", "prefix_shift", "repeat_points"]
+__all__ = [
+    "RepeatFit",
+    "RepeatStudy",
+    "ShiftCheck",
+    "fit_repeat",
+    "prefix_shift",
+    "repeat_points",
+    "repeat_study",
+    "shift_check",
+]
 
 _LOG_RD = (math.log(0.05), math.log(1e4))
 _ONE_EPOCH = 1.001  # a run's tokens are a whole number of batches, a little under its budget
@@ -273,3 +282,113 @@ def prefix_shift(
         random = _cross_entropy(_bigram_counts(sample), target, smoothing)
         rows.append({"unique": u, "prefix": prefix, "random": random, "gap": prefix - random})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class RepeatStudy:
+    """B2: the repeated-data runs, the fitted ``R_D*`` and the curves it predicts (:func:`repeat_study`)."""
+
+    points: pd.DataFrame = field(repr=False)  # repeat_points(...)
+    fit: RepeatFit
+    sizes: list[str]  # the model sizes, smallest first
+    tokens: float = 8e6  # every run's training tokens
+
+    @property
+    def repeated(self) -> pd.DataFrame:
+        """The runs on repeated data, epochs rounded to 3 decimals."""
+        return self.points[~self.points["fresh"]].assign(epochs=lambda t: t["epochs"].round(3))
+
+    @property
+    def fresh(self) -> pd.DataFrame:
+        """The runs on fresh data (and those of one epoch), with the fit's loss for each."""
+        p = self.points
+        fresh = p[p["fresh"] | (p["epochs"] < _ONE_EPOCH)].copy()
+        fresh["fit"] = [self.fit.predict(z, d, np.nan) for z, d in zip(fresh["size"], fresh["tokens"], strict=True)]
+        return fresh
+
+    def predicted(self, grid=None) -> pd.DataFrame:
+        """The fitted loss per size against epochs (``grid``, default 60 from 1 to 64), and on fresh data."""
+        grid = np.geomspace(1, 64, 60) if grid is None else np.asarray(grid, dtype=float)
+        d = self.tokens
+        frames = [
+            pd.DataFrame({"size": z, "epochs": grid, "loss": self.fit.predict(z, d, d / grid),
+                          "loss_fresh": self.fit.predict(z, d, np.nan) + 0 * grid})
+            for z in self.sizes
+        ]  # fmt: skip
+        return pd.concat(frames)
+
+    def mean(self) -> pd.DataFrame:
+        """The repeated runs' loss per size and epochs, mean over seeds."""
+        return self.repeated.groupby(["size", "epochs"], as_index=False)["loss"].mean()
+
+    def one_epoch(self) -> pd.Series:
+        """Each size's loss at one epoch: the excess over it is what repetition costs."""
+        mean = self.mean()
+        return mean[mean["epochs"] < _ONE_EPOCH].set_index("size")["loss"]
+
+    def summary(self) -> dict[str, object]:
+        """Seeds, R_D* with its interval and the fit's quality, the excess loss at 4 and 64 epochs, a token's worth."""
+        f, rep, mean, one = self.fit, self.repeated, self.mean(), self.one_epoch()
+        e4 = mean[np.isclose(mean["epochs"], 4, atol=0.01)].set_index("size")["loss"] - one
+        e64 = mean[np.isclose(mean["epochs"], 64, atol=0.1)].set_index("size")["loss"] - one
+        return {
+            "rep_seeds": int(rep.groupby(["size", "epochs"])["seed"].nunique().min()),
+            "rd_ours": f.rd_star,
+            "rd_lo": f.interval[0],
+            "rd_hi": f.interval[1],
+            "rd_level": 100 * f.level,
+            "rd_rmse": f.rmse,
+            "rd_failed": f.n_failed,
+            "rd_boot": f.n_boot,
+            "rep_excess4_lo": float(e4.min()),
+            "rep_excess4_hi": float(e4.max()),
+            "rep_excess64_lo": float(e64.min()),
+            "rep_excess64_hi": float(e64.max()),
+            "rep_value4_ours": float(f.repetition_value(4.0)),
+        }
+
+
+def repeat_study(results: pd.DataFrame, *, n_boot: int = 400, level: float = 0.8, seed: int = 0) -> RepeatStudy:
+    """:func:`repeat_points` of the repeat sweep and :func:`fit_repeat`, which must converge.
+
+    Raises
+    ------
+    RuntimeError
+        If the fit of ``R_D*`` did not converge.
+    """
+    points = repeat_points(results)
+    fit = fit_repeat(points, n_boot=n_boot, level=level, seed=seed)
+    if not fit.converged:
+        raise RuntimeError(f"the R_D* fit did not converge: {fit.message}")
+    sizes = sorted(points["size"].unique(), key=lambda s: points.loc[points["size"] == s, "params"].iloc[0])
+    return RepeatStudy(points=points, fit=fit, sizes=sizes)
+
+
+@dataclass(frozen=True)
+class ShiftCheck:
+    """What drawing U from the start of the mix does apart from repetition: a byte-bigram proxy beside the runs."""
+
+    shift: pd.DataFrame  # repeat_prefix_shift.csv: unique, prefix, random
+    excess: pd.DataFrame  # the runs' excess loss over U = tokens, by unique bytes (rows) and size (columns)
+    sizes: list[str]
+
+    def summary(self) -> dict[str, float]:
+        """The proxy's rise from a prefix and from random blocks, their gap at 2 and 64 epochs, the runs' excess."""
+        shift, excess = self.shift, self.excess
+        base, last = shift.iloc[0], shift.iloc[-1]
+        narrow = (shift["prefix"] - base["prefix"]) - (shift["random"] - base["random"])
+        return {
+            "shift_prefix_rise": float(last["prefix"] - base["prefix"]),
+            "shift_random_rise": float(last["random"] - base["random"]),
+            "narrow_2": float(narrow.iloc[1]),
+            "narrow_64": float(narrow.iloc[-1]),
+            "excess_2_mean": float(excess.loc[4e6].mean()),
+            "excess_64_mean": float(excess.loc[125e3].mean()),
+        }
+
+
+def shift_check(study: RepeatStudy, shift: pd.DataFrame) -> ShiftCheck:
+    """:class:`ShiftCheck` of the committed proxy table (``prefix_shift``'s) beside ``study``'s runs."""
+    excess = study.mean().assign(unique=lambda t: (study.tokens / t["epochs"]).round(-3))
+    excess = excess.pivot_table(index="unique", columns="size", values="loss")
+    return ShiftCheck(shift=shift, excess=excess - excess.loc[study.tokens], sizes=study.sizes)

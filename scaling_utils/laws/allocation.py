@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
     from scaling_utils.laws.chinchilla import ChinchillaLaw
 
-__all__ = ["SARDANA_2024_LAW", "InferenceOptimum", "inference_optimal", "inference_table"]
+__all__ = [
+    "SARDANA_2024_LAW",
+    "InferenceOptimum",
+    "InferencePlan",
+    "inference_optimal",
+    "inference_plan",
+    "inference_table",
+]
 
 
 @dataclass(frozen=True)
@@ -196,3 +203,32 @@ def inference_table(law: ChinchillaLaw, loss: float, demands: object) -> pd.Data
 SARDANA_2024_LAW = _sardana_law()
 """The Chinchilla law as Sardana et al. (2024, section 3) use it: E 1.69, A 406.4, B 410.7,
 alpha 0.336, beta 0.283."""
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """The inference-aware optimum per demand, against Chinchilla's at the same loss (:func:`inference_plan`)."""
+
+    table: object  # inference_table(...), a DataFrame
+    loss: float
+
+    def summary(self) -> dict[str, float]:
+        """Chinchilla's model for the loss, the optimum at 2T inference tokens, and at the largest demand."""
+        inf = self.table
+        chin, row, top = inf.iloc[0], inf[inf["inference_tokens"] == 2e12].iloc[0], inf.iloc[-1]
+        return {
+            "inf_loss": self.loss,
+            "inf_chin_n": float(chin["N"] / 1e9),
+            "inf_chin_d": float(chin["D"] / 1e12),
+            "inf_chin_tpp": float(chin["tokens_per_param"]),
+            "inf_2t_n": float(row["N"] / 1e9),
+            "inf_2t_d": float(row["D"] / 1e12),
+            "inf_2t_share": float((1 - row["flops_share"]) * 100),
+            "inf_top_tpp": float(top["tokens_per_param"]),
+            "inf_top_share": float((1 - top["flops_share"]) * 100),
+        }
+
+
+def inference_plan(law: ChinchillaLaw, loss: float, demands: object) -> InferencePlan:
+    """:func:`inference_table` of ``demands`` (which should include 0 and 2e12 for the summary)."""
+    return InferencePlan(table=inference_table(law, loss, demands), loss=loss)

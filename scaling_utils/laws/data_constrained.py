@@ -28,7 +28,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from scaling_utils._validation import as_positive, broadcast, positive_scalar, scalar_or_array
 
-__all__ = ["MUENNIGHOFF_2023", "DataConstrainedLaw", "allocation_curve", "repetition_value"]
+__all__ = [
+    "MUENNIGHOFF_2023",
+    "DataConstrainedLaw",
+    "DataConstrainedView",
+    "allocation_curve",
+    "data_constrained_view",
+    "repetition_value",
+]
 
 FloatOrArray = float | NDArray[np.float64]
 
@@ -223,3 +230,43 @@ def allocation_curve(law: DataConstrainedLaw, computes: ArrayLike, unique_tokens
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class DataConstrainedView:
+    """What repeated tokens are worth, and the allocation under a unique-data cap (:func:`data_constrained_view`)."""
+
+    law: DataConstrainedLaw
+    epochs: NDArray[np.float64]
+    value: NDArray[np.float64]  # repetition_value(law, epochs)
+    curve: object  # allocation_curve(law, computes, unique_tokens), a DataFrame
+    unique_tokens: float
+
+    def summary(self) -> dict[str, float]:
+        """R_D*, R_N*, a repeated token's worth at 4 and 16 epochs, and the allocation at the largest compute."""
+        law, last = self.law, self.curve.iloc[-1]
+        return {
+            "m23_rd": law.rd_star,
+            "m23_rn": law.rn_star,
+            "value_4": float(repetition_value(law, 4.0)),
+            "value_16": float(repetition_value(law, 16.0)),
+            "unique_B": self.unique_tokens / 1e9,
+            "curve_c_max": float(last["C"]),
+            "curve_epochs_max": float(last["epochs"]),
+            "curve_n_ratio": float(last["N"] / last["N_free"]),
+            "curve_loss_gap": float(last["loss"] - last["loss_free"]),
+        }
+
+
+def data_constrained_view(
+    law: DataConstrainedLaw, computes: ArrayLike, unique_tokens: float, *, epochs: ArrayLike | None = None
+) -> DataConstrainedView:
+    """:func:`repetition_value` over ``epochs`` (default 200 from 1 to 1000) and :func:`allocation_curve`."""
+    epochs = np.geomspace(1, 1000, 200) if epochs is None else as_positive(epochs, "epochs")
+    return DataConstrainedView(
+        law=law,
+        epochs=epochs,
+        value=repetition_value(law, epochs),
+        curve=allocation_curve(law, computes, unique_tokens),
+        unique_tokens=unique_tokens,
+    )

@@ -30,6 +30,7 @@ __all__ = [
     "ARTICLE_BYTES_PER_TOKEN",
     "ARTICLE_T2",
     "ARTICLE_TOKENS_PER_PARAM",
+    "T2",
     "TEXT_STOCK_TOKENS",
     "ArticleRow",
     "books_for_bytes",
@@ -40,6 +41,7 @@ __all__ = [
     "parse_quantity",
     "regenerate_t2",
     "stock_columns",
+    "t2_with_stock",
     "tokens_for_params",
 ]
 
@@ -354,3 +356,41 @@ def stock_columns(params: ArrayLike, tokens: ArrayLike, law, stock: float = TEXT
             "loss_new": np.atleast_1d(law.loss(n, d, d)),
         }
     )
+
+
+@dataclass(frozen=True)
+class T2:
+    """T2 regenerated, with each row's epochs over a text stock and the loss it costs (:func:`t2_with_stock`)."""
+
+    table: pd.DataFrame  # regenerate_t2(...)
+    stock: pd.DataFrame  # stock_columns(...): epochs, loss_stock, loss_new
+    text_stock: float  # unique tokens that exist
+
+    def summary(self) -> dict[str, float | int]:
+        """The stock (trillions), rows beyond it, the most epochs and loss penalty, book notes, row 1's books (M)."""
+        t2, stock = self.table, self.stock
+        return {
+            "stock_T": self.text_stock / 1e12,
+            "t2_n_over_stock": int((stock["epochs"] > 1).sum()),
+            "t2_max_epochs": float(stock["epochs"].max()),
+            "t2_max_penalty": float((stock["loss_stock"] - stock["loss_new"]).max()),
+            "t2_n_book_notes": int((t2["note"] != "").sum()),
+            "t2_first_books": float(t2.iloc[0]["books"]) / 1e6,
+        }
+
+
+def t2_with_stock(
+    laws: tuple[ChinchillaLaw, ...],
+    stock_law,
+    *,
+    tokens_per_param: float = ARTICLE_TOKENS_PER_PARAM,
+    bytes_per_token: float = ARTICLE_BYTES_PER_TOKEN,
+    bytes_per_book: float = ARTICLE_BYTES_PER_BOOK,
+    text_stock: float = TEXT_STOCK_TOKENS,
+) -> T2:
+    """:func:`regenerate_t2` with ``laws``' columns, and :func:`stock_columns` of ``stock_law`` for each row."""
+    t2 = regenerate_t2(
+        laws, tokens_per_param=tokens_per_param, bytes_per_token=bytes_per_token, bytes_per_book=bytes_per_book
+    )
+    stock = stock_columns(t2["params"], t2["tokens"], stock_law, stock=text_stock)
+    return T2(table=t2, stock=stock, text_stock=text_stock)

@@ -34,10 +34,12 @@ __all__ = [
     "KEEP",
     "LearningCurves",
     "PruningError",
+    "PruningStudy",
     "SlopeFit",
     "learning_curves",
     "max_margin_student",
     "pruned_error",
+    "pruning_study",
     "slope_fit",
 ]
 
@@ -307,3 +309,79 @@ def slope_fit(alphas: object, errors: object, *, level: float = 0.95, n_boot: in
     return SlopeFit(
         slope=fit(e), interval=(float(lo), float(hi)), alpha_range=(float(a.min()), float(a.max())), n_boot=n_boot
     )
+
+
+@dataclass(frozen=True)
+class PruningStudy:
+    """B4: learning curves keeping the hardest, the easiest and probe-ranked examples (:func:`pruning_study`)."""
+
+    alphas: NDArray[np.float64]
+    fractions: tuple[float, ...]
+    d: int
+    reps: int
+    probe_angle: float
+    hard: LearningCurves  # hardest kept (every fraction, 1.0 first)
+    easy: LearningCurves  # easiest kept (the fractions below 1)
+    probe: LearningCurves  # hardest by a probe at probe_angle to the teacher
+    power: SlopeFit  # the unpruned curve's power law over alpha >= 8
+
+    @property
+    def probe_label(self) -> str:
+        """The probe's legend label."""
+        return f"probe at {self.probe_angle:g}°"
+
+    def fit_line(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The unpruned curve's power law (fitted over alpha >= 8) over every alpha, for the figure."""
+        large = self.alphas >= 8
+        coef = np.polyfit(np.log(self.alphas[large]), np.log(self.hard.mean[0, large]), 1)
+        return self.alphas, np.exp(np.polyval(coef, np.log(self.alphas)))
+
+    def summary(self) -> dict[str, float | int]:
+        """The power law's slope and interval, the frontier's gain, local exponents, and the study's settings."""
+        hard, easy, alphas, d = self.hard, self.easy, self.alphas, self.d
+        frontier, best = hard.frontier()
+        f_small = min(self.fractions)
+        local = np.diff(np.log(frontier)) / np.diff(np.log(alphas))
+        k = int(np.argmin(local))
+        return {
+            "slope": self.power.slope,
+            "lo": self.power.interval[0],
+            "hi": self.power.interval[1],
+            "a0": self.power.alpha_range[0],
+            "a1": self.power.alpha_range[1],
+            "gain": float(hard.mean[0, -1] / frontier[-1]),
+            "best_f": float(hard.fractions[best[-1]]),
+            "alpha_max": float(alphas[-1]),
+            "f_small": f_small,
+            "f_small_pct": 100 * f_small,
+            "steepest": float(local[k]),
+            "steep_a0": float(alphas[k]),
+            "steep_a1": float(alphas[k + 1]),
+            "tail_slope": float(local[-1]),
+            "raw": int(round(alphas[-1] * d / f_small)),  # noqa: RUF046
+            "kept": int(round(alphas[-1] * d)),  # noqa: RUF046
+            "hard_small": float(hard.mean[list(hard.fractions).index(f_small), 0]),
+            "easy_small": float(easy.mean[list(easy.fractions).index(f_small), 0]),
+            "probe_ratio": float(self.probe.frontier()[0][-1] / frontier[-1]),
+            "angle": self.probe_angle,
+            "d": d,
+            "reps": self.reps,
+        }
+
+
+def pruning_study(
+    alphas: object, fractions: list[float], *, d: int = 100, reps: int = 4, probe_angle: float = 20.0, seed: int = 0
+) -> PruningStudy:
+    """:func:`learning_curves` keeping the hard examples (all ``fractions``), the easy and the probe-ranked ones.
+
+    ``fractions[0]`` should be 1.0 (no pruning): the easy and probe curves use ``fractions[1:]``.
+    """
+    a = np.asarray(alphas, dtype=float)
+    hard = learning_curves(a, fractions, d=d, keep="hard", reps=reps, seed=seed)
+    easy = learning_curves(a, fractions[1:], d=d, keep="easy", reps=reps, seed=seed)
+    probe = learning_curves(a, fractions[1:], d=d, keep="hard", theta=probe_angle, reps=reps, seed=seed)
+    large = a >= 8
+    return PruningStudy(
+        alphas=a, fractions=tuple(fractions), d=d, reps=reps, probe_angle=probe_angle, hard=hard, easy=easy,
+        probe=probe, power=slope_fit(a[large], hard.errors[0, large]),
+    )  # fmt: skip

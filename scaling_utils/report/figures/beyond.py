@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from scaling_utils.analysis.repeated import RepeatStudy
+from scaling_utils.laws.allocation import InferencePlan
+from scaling_utils.laws.data_constrained import DataConstrainedView
 from scaling_utils.report.figures.style import book_style, palette, three_panels
+from scaling_utils.simulations.pruning import PruningStudy
 
 __all__ = ["data_constrained", "inference_shares", "pruning_curves", "repeat_runs"]
 
 
-def data_constrained(
-    epochs: np.ndarray, value: np.ndarray, rd_star: float, curve: pd.DataFrame, unique_tokens: float
-) -> Figure:
+def data_constrained(view: DataConstrainedView) -> Figure:
     """Left: what repeated tokens are worth; right: the allocation under a unique-data cap.
 
-    Parameters
-    ----------
-    epochs, value : arrays
-        :func:`~scaling_utils.laws.data_constrained.repetition_value` on a grid of epochs.
-    rd_star : float
-        The law's ``R_D*`` (the saturation ``(1 + R_D*) / epochs`` is drawn).
-    curve : DataFrame
-        :func:`~scaling_utils.laws.data_constrained.allocation_curve`'s table.
-    unique_tokens : float
-        The cap the curve was computed for (a horizontal line on the right).
+    ``view`` is :func:`~scaling_utils.laws.data_constrained.data_constrained_view`'s: the
+    repetition value on a grid of epochs (with the saturation ``(1 + R_D*) / epochs``), and
+    the allocation curve under its unique-token cap (a horizontal line on the right).
     """
+    epochs, value, rd_star = view.epochs, view.value, view.law.rd_star
+    curve, unique_tokens = view.curve, view.unique_tokens
     c = palette(3)
     with book_style():
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
@@ -59,12 +53,12 @@ def data_constrained(
     return fig
 
 
-def inference_shares(table: pd.DataFrame, loss: float) -> Figure:
+def inference_shares(plan: InferencePlan) -> Figure:
     """Parameters, tokens and total FLOPs of the inference-aware model, as shares of Chinchilla's.
 
-    ``table`` is :func:`~scaling_utils.laws.allocation.inference_table`'s output (demand > 0 rows
-    are drawn).
+    ``plan`` is :func:`~scaling_utils.laws.allocation.inference_plan`'s (demand > 0 rows are drawn).
     """
+    table, loss = plan.table, plan.loss
     t = table[table["inference_tokens"] > 0]
     c = palette(3)
     with book_style():
@@ -82,13 +76,14 @@ def inference_shares(table: pd.DataFrame, loss: float) -> Figure:
     return fig
 
 
-def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], probe_label: str) -> Figure:
+def pruning_curves(study: PruningStudy) -> Figure:
     """Three panels of the perceptron: keep hard, keep easy, an imperfect probe.
 
-    ``hard``, ``easy`` and ``probe`` are :class:`~scaling_utils.simulations.pruning.LearningCurves`
-    (mean over repetitions drawn); ``fit_line`` is ``(alphas, errors)`` of the power law
-    fitted to the unpruned curve, drawn in every panel with the perfect metric's frontier.
+    ``study`` is :func:`~scaling_utils.simulations.pruning.pruning_study`'s: its learning curves
+    (mean over repetitions drawn), and the power law fitted to the unpruned curve, drawn in
+    every panel with the perfect metric's frontier.
     """
+    hard, easy, probe, fit_line, probe_label = study.hard, study.easy, study.probe, study.fit_line(), study.probe_label
     with book_style():
         fig, axes, spare = three_panels(sharey=True)
         frontier, _ = hard.frontier()
@@ -113,21 +108,15 @@ def pruning_curves(hard, easy, probe, fit_line: tuple[np.ndarray, np.ndarray], p
     return fig
 
 
-def repeat_runs(repeated: pd.DataFrame, fresh: pd.DataFrame, predicted: pd.DataFrame, sizes: Sequence[str]) -> Figure:
+def repeat_runs(study: RepeatStudy) -> Figure:
     """The book's repeated-data runs: loss against epochs (left) and the fresh-data law (right).
 
-    Parameters
-    ----------
-    repeated : DataFrame
-        ``size, epochs, seed, loss`` of the repeated runs.
-    fresh : DataFrame
-        ``size, tokens, loss`` of the fresh-data runs and ``fit`` (the base law there).
-    predicted : DataFrame
-        ``size, epochs, loss`` of the fitted data-constrained law on a fine grid, and
-        ``loss_fresh``: the base law at the same tokens if they were all new.
-    sizes : sequence of str
-        The sizes, in legend order.
+    ``study`` is :func:`~scaling_utils.analysis.repeated.repeat_study`'s: the repeated runs
+    (``size, epochs, seed, loss``), the fresh-data runs with the base law's ``fit``, the fitted
+    data-constrained law on a fine grid (with ``loss_fresh``, the base law at the same tokens
+    if they were all new), and the sizes in legend order.
     """
+    repeated, fresh, predicted, sizes = study.repeated, study.fresh, study.predicted(), study.sizes
     colors = dict(zip(sizes, palette(len(sizes)), strict=True))
     with book_style():
         fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")

@@ -51,6 +51,34 @@ def test_notebook_conventions(path):
             assert f"{{numref}}`{fig['name']}`" in text, f"{fig['name']} is never referenced"
 
 
+PAGES = [
+    p
+    for p in sorted((ROOT / "notebooks").glob("*.md")) + sorted((ROOT / "book").glob("*.md"))
+    if "kernelspec:" in p.read_text(encoding="utf-8")[:600]
+]
+"""Every page that runs code: the chapters and the book's pages with a kernel (lab notes, cli, provenance)."""
+
+MAX_GLUE_PER_CELL = 5
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_cells_call_the_library_instead_of_plumbing_it(path):
+    """No page defines a function or class, no cell glues more than 5 values by hand, none builds a DataFrame.
+
+    Numbers come from a result's ``summary()`` through ``glue_all``; tables and figures from
+    ``scaling_utils.report``.
+    """
+    nb = jupytext.read(path, fmt="md:myst")
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        tree = ast.parse(cell.source)
+        defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        assert defs == [], f"{path.name}, code cell {i}: defines {[d.name for d in defs]}"
+        calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        names = [f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "" for f in calls]
+        assert names.count("glue") <= MAX_GLUE_PER_CELL, f"{path.name}, code cell {i}: {names.count('glue')} glue calls"
+        assert "DataFrame" not in names, f"{path.name}, code cell {i}: builds a DataFrame by hand"
+
+
 def _try_cells(nb):
     cells = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("# Try changing")]
     assert cells, "each chapter has a 'Try changing' cell (one per section with parameters)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaling_utils.analysis.design import fit_sweep_toml, fit_trunks
+from scaling_utils.analysis.design import cosine_points, cosine_sweep_toml, fit_sweep_toml, fit_trunks
 from scaling_utils.analysis.hyperparams import DEEPSEEK, HyperparameterRule
 from scaling_utils.analysis.preregistration import load_plan
 from scaling_utils.compute import flops_per_token_with_head
@@ -44,3 +44,22 @@ def test_the_written_sweep_file_loads(tmp_path):
     f.write_text(fit_sweep_toml(PLAN, RULE, "test"))
     config, specs = load_sweep(f)
     assert config["sweep"] == "predictable_fit" and all(s.schedule == "wsd" and s.branch_tokens for s in specs)
+
+
+def test_the_cosine_check_is_matched_to_three_branches_of_the_fitting_sweep(tmp_path):
+    points = cosine_points(PLAN, RULE)
+    budgets = PLAN["fitting"]["budgets"]
+    assert [p["budget"] for p in points] == [budgets[0], budgets[2], budgets[-1]]
+    trunks = fit_trunks(PLAN, RULE)
+    for p in points:  # same shape, rate, batch and token count as a branch of a trunk serving the budget
+        t = next(t for t in trunks if t["rung"] == p["rung"] and p["budget"] in t["budgets"])
+        assert (p["shape"], p["lr"], p["batch_size"]) == (t["shape"], t["lr"], t["batch_size"])
+        assert p["tokens"] in t["branch_tokens"] and p["seeds"] == [0, 1]
+    pytest.importorskip("torch")
+    from scaling_utils.experiment.sweep import load_sweep
+
+    f = tmp_path / "cosine.toml"
+    f.write_text(cosine_sweep_toml(PLAN, RULE, "test"))
+    config, specs = load_sweep(f)
+    assert config["sweep"] == "predictable_cosine" and len(specs) == 6
+    assert all(s.schedule == "cosine" and not s.branch_tokens for s in specs)

@@ -17,7 +17,7 @@ import math
 
 from scaling_utils.compute import flops_per_token_with_head
 
-__all__ = ["LADDER", "Trunk", "fit_sweep_toml", "fit_trunks"]
+__all__ = ["LADDER", "Trunk", "cosine_points", "cosine_sweep_toml", "fit_sweep_toml", "fit_trunks"]
 
 LADDER = ((1, 8, 2), (1, 12, 2), (1, 16, 2), (2, 16, 2), (2, 20, 2), (2, 24, 2), (2, 32, 4), (2, 40, 4),
           (3, 40, 4), (3, 48, 4), (4, 48, 4), (4, 56, 4), (4, 64, 4), (5, 72, 6), (6, 80, 5), (6, 96, 6),
@@ -78,28 +78,8 @@ def fit_trunks(plan: dict, rule) -> list[Trunk]:
 
 def fit_sweep_toml(plan: dict, rule, rule_source: str) -> str:
     """The text of ``experiments/v3/predictable_fit.toml``."""
-    lines = [
-        "# Predictable scaling, step 2: the fitting sweep (written by scaling_utils.analysis.design from",
-        f"# data/plans/predictable.toml and the measured rule {rule_source}; do not edit by hand).",
-        f"# Rule: lr = {rule.lr_coef:.4g} C^{rule.lr_exp:.3f}, "
-        f"batch = {rule.batch_coef:.4g} C^{rule.batch_exp:.3f} tokens.",
-        f'sweep = "{plan["fitting"]["sweep"]}"',
-        f'train_dist = "{plan["corpus"]["train_dist"]}"',
-        f'eval_dists = ["{plan["corpus"]["eval_dist"]}"]',
-        "",
-        "[defaults]",
-        f"n_ctx = {N_CTX}",
-        'flops_count = "head_attn"',
-        'sampling = "permute"',
-        'schedule = "wsd"',
-        "beta1 = 0.9\nbeta2 = 0.99\nweight_decay = 0.1\ngrad_clip = 1.0",
-        'warmup_steps = 20\nwarmup_tokens = "params"\nwarmup_frac = 0.05',
-        f"eval_sequences = {plan['corpus']['eval_windows']}",
-        "n_checkpoints = 3",
-        f"cooldown_frac = {plan['fitting']['cooldown']['frac']}",
-        "",
-        "[executor]\ngroup = 3",
-    ]
+    lines = _header(plan, rule, rule_source, "step 2: the fitting sweep", plan["fitting"]["sweep"], "wsd")
+    lines += [f"cooldown_frac = {plan['fitting']['cooldown']['frac']}", "", "[executor]\ngroup = 3"]
     for t in fit_trunks(plan, rule):
         lines += [
             "",
@@ -116,3 +96,94 @@ def fit_sweep_toml(plan: dict, rule, rule_source: str) -> str:
             f"seed = {t['seeds']}",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _header(plan: dict, rule, rule_source: str, what: str, sweep: str, schedule: str) -> list[str]:
+    return [
+        f"# Predictable scaling, {what} (written by scaling_utils.analysis.design from",
+        f"# data/plans/predictable.toml and the measured rule {rule_source}; do not edit by hand).",
+        f"# Rule: lr = {rule.lr_coef:.4g} C^{rule.lr_exp:.3f}, "
+        f"batch = {rule.batch_coef:.4g} C^{rule.batch_exp:.3f} tokens.",
+        f'sweep = "{sweep}"',
+        f'train_dist = "{plan["corpus"]["train_dist"]}"',
+        f'eval_dists = ["{plan["corpus"]["eval_dist"]}"]',
+        "",
+        "[defaults]",
+        f"n_ctx = {N_CTX}",
+        'flops_count = "head_attn"',
+        'sampling = "permute"',
+        f'schedule = "{schedule}"',
+        "beta1 = 0.9\nbeta2 = 0.99\nweight_decay = 0.1\ngrad_clip = 1.0",
+        'warmup_steps = 20\nwarmup_tokens = "params"\nwarmup_frac = 0.05',
+        f"eval_sequences = {plan['corpus']['eval_windows']}",
+        "n_checkpoints = 3",
+    ]
+
+
+def cosine_points(plan: dict, rule) -> list[dict]:
+    """The (N, D) points of the cosine check, fixed by the plan before any result.
+
+    The middle rung of the smallest, the middle and the largest fitting budget (the fourth of
+    its 7 rungs, where the design expects the vertex), at the token count of that budget's
+    branch, with the trunk's rate, batch and first two seeds.
+    """
+    budgets = plan["fitting"]["budgets"]
+    picks = [0, len(budgets) // 2, len(budgets) - 1][: plan["checks"]["points"]]
+    trunks = fit_trunks(plan, rule)
+    points = []
+    for i in picks:
+        rung = 2 * i + plan["fitting"]["sizes_per_budget"] // 2
+        t = next(t for t in trunks if t["rung"] == rung and budgets[i] in t["budgets"])
+        n_layer, d_model, _ = t["shape"]
+        tokens = int(budgets[i] / flops_per_token_with_head(n_layer, d_model, N_CTX, 4 * d_model))
+        points.append(dict(budget=budgets[i], rung=rung, shape=t["shape"], lr=t["lr"], batch_size=t["batch_size"],
+                           tokens=tokens, seeds=t["seeds"][:2]))  # fmt: skip
+    return points
+
+
+def cosine_sweep_toml(plan: dict, rule, rule_source: str) -> str:
+    """The text of ``experiments/v3/predictable_cosine.toml``: full cosine runs matched to branches."""
+    lines = _header(plan, rule, rule_source, "step 3: the cosine check", plan["checks"]["sweep"], "cosine")
+    lines += ["", "[executor]\ngroup = 2"]
+    for p in cosine_points(plan, rule):
+        lines += [
+            "",
+            f"[[grid]]  # rung {p['rung']} at {p['budget']:g}, matched to its cooldown branch",
+            f"shape = [{p['shape']}]",
+            f"lr = {p['lr']}",
+            f"batch_size = {p['batch_size']}",
+            f"tokens = {p['tokens']}",
+            f"seed = {p['seeds']}",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scaling_utils.analysis.design PLAN RULE_JSON OUT_DIR``: write the fitting and cosine sweeps."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from scaling_utils.analysis.hyperparams import GridOptimum, HyperparameterRule
+    from scaling_utils.analysis.preregistration import load_plan
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3:
+        print("usage: python -m scaling_utils.analysis.design PLAN RULE_JSON OUT_DIR", file=sys.stderr)
+        return 2
+    plan = load_plan(args[0])
+    raw = json.loads(Path(args[1]).read_text())
+    raw = {k: raw[k] for k in HyperparameterRule.__dataclass_fields__}
+    raw["optima"] = tuple(GridOptimum(**o) for o in raw["optima"])
+    raw["lr_exp_interval"], raw["batch_exp_interval"] = tuple(raw["lr_exp_interval"]), tuple(raw["batch_exp_interval"])
+    rule = HyperparameterRule(**raw)
+    out = Path(args[2])
+    source = Path(args[1]).as_posix()
+    (out / f"{plan['fitting']['sweep']}.toml").write_text(fit_sweep_toml(plan, rule, source))
+    (out / f"{plan['checks']['sweep']}.toml").write_text(cosine_sweep_toml(plan, rule, source))
+    print(f"wrote {out}/{plan['fitting']['sweep']}.toml and {out}/{plan['checks']['sweep']}.toml")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -77,3 +77,15 @@ def test_readme_figure_is_what_the_code_makes(tmp_path):
     committed = ROOT / booktools.README_FIGURE
     assert committed.read_bytes() == made.read_bytes(), "stale README figure: run `make readme-figure`"
     assert booktools.README_FIGURE in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_glue_all_glues_every_value_of_a_summary_under_its_prefix(monkeypatch):
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    seen = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.append((name, value, display)))
+    fig = plt.figure()
+    booktools.glue_all({"a": 1, "b": 2.5, "fig": fig}, prefix="x_")
+    assert seen == [("x_a", 1, False), ("x_b", 2.5, False), ("x_fig", fig, False)]
+    assert not plt.fignum_exists(fig.number)  # a glued figure is closed, so it shows once

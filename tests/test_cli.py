@@ -200,3 +200,13 @@ def test_malformed_law_file(tmp_path, content, message):
     res = run("plan", "--compute", "1e23", "--law", f)
     assert res.returncode == 2
     assert message in res.stderr and str(f) in res.stderr and "Traceback" not in res.stderr
+
+
+def test_the_console_script_is_scaling_book():
+    """PyPI's simple-scaling-laws installs a ``scaling-laws`` command; this package's is ``scaling-book``."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"scaling-book": "scaling_utils.cli:main"}
+    res = run("--help")
+    assert res.returncode == 0 and res.stdout.startswith("usage: scaling-book ")

@@ -74,7 +74,7 @@ def test_vertices_by_setting_keeps_common_budgets_and_gives_local_exponents():
     assert set(table["group"]) == {1e12, 2e12, 4e12} and table["setting"].tolist()[:3] == ["law"] * 3
     law, tilted = (table[table["setting"] == k].reset_index() for k in ("law", "tilted"))
     assert (tilted["N_opt"] > law["N_opt"]).all() and np.isnan(law["slope"].iloc[0])
-    # Local exponents of the noiseless a = 0.5 law over factors of 2 (see test_isoflop_v2).
+    # Local exponents of the noiseless a = 0.5 law over factors of 2 (see test_isoflop).
     np.testing.assert_allclose(law["slope"].iloc[1:], 0.5, atol=0.05)
     with pytest.raises(ValueError, match="no budget common"):
         sweep_checks.vertices_by_setting({"a": ref[ref["group"] == 1e12], "b": ref[ref["group"] == 2e12]})

@@ -1,7 +1,7 @@
 """Analyses of the book's own training runs (``data/experiments``), one function per artefact.
 
 Each takes the tidy results of a sweep (:func:`scaling_utils.analysis.results.load_sweep_results`) and
-returns a DataFrame or a fit; :mod:`scaling_utils.report.figures.chinchilla` draws them. Losses are in nats
+returns a result, a DataFrame or a fit; :mod:`scaling_utils.report.figures` draws them. Losses are in nats
 per byte, sizes are non-embedding parameters (Kaplan's N), compute is ``6 N D`` FLOPs.
 """
 

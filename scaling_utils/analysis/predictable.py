@@ -220,3 +220,58 @@ def target_sweep_toml(prediction: dict, plan: dict, rule, rule_source: str) -> s
             f"seed = {seeds}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scaling_utils.analysis.predictable [PLAN] [RESULTS]``: write the prediction and the target sweep.
+
+    Refuses to overwrite a committed prediction: the prediction is made once, before its runs.
+    """
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from scaling_utils._paths import repo_root, sha256_file
+    from scaling_utils.analysis.hyperparams import HyperparameterRule
+    from scaling_utils.analysis.preregistration import load_plan
+
+    args = sys.argv[1:] if argv is None else argv
+    plan_path = Path(args[0] if args else "data/plans/predictable.toml")
+    results = Path(args[1] if len(args) > 1 else "data/experiments")
+    plan = load_plan(plan_path)
+    out = Path(plan["target"]["prediction_file"])
+    root = repo_root()
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=root, capture_output=True, text=True, check=False).stdout.strip()
+
+    if out.exists() and git("log", "-1", "--format=%H", "--", out.as_posix()):
+        print(f"{out} is committed: the prediction is made once, before its runs; not overwritten", file=sys.stderr)
+        return 1
+    csv = results / f"{plan['fitting']['sweep']}.csv"
+    if not csv.is_file():
+        print(f"{csv} is absent: assemble the fitting sweep first", file=sys.stderr)
+        return 1
+    points = branch_points(pd.read_csv(csv), plan)
+    if (over := points[points["epochs"] > plan["corpus"]["max_epochs"]]).shape[0]:
+        print(f"branches over {plan['corpus']['max_epochs']} epoch: {over['run_id'].tolist()}", file=sys.stderr)
+        return 1
+    record = make_prediction(points, plan)
+    dirty = bool(git("status", "--porcelain", "--", "scaling_utils"))
+    record["made_by"] = "python -m scaling_utils.analysis.predictable"
+    record["code_commit"] = git("rev-parse", "HEAD") + ("+dirty" if dirty else "")
+    record["inputs"] = {csv.as_posix(): sha256_file(csv), plan_path.as_posix(): sha256_file(plan_path)}
+    out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    raw = json.loads((results / "hp_grid_rule.json").read_text())
+    intervals = tuple(raw["lr_exp_interval"]), tuple(raw["batch_exp_interval"])
+    rule = HyperparameterRule(raw["lr_coef"], raw["lr_exp"], raw["batch_coef"], raw["batch_exp"], *intervals, (), 0)
+    target_toml = Path("experiments/v3") / f"{plan['target']['sweep']}.toml"
+    target_toml.write_text(target_sweep_toml(record, plan, rule, (results / "hp_grid_rule.json").as_posix()))
+    p = record["point"]
+    print(f"wrote {out} and {target_toml}: N_opt {p['n_opt2']:.4g} (approach 2), lowest loss {p['loss_frontier']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,17 +30,39 @@ def _seed_means(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.groupby(["budget", "N"], as_index=False).agg(D=("D", "mean"), loss=("loss", "mean"))
 
 
+def _d_at(n_opt: float, points: pd.DataFrame) -> float:
+    """Tokens at ``n_opt`` on one budget: ``D`` interpolated linearly in ``log N`` through its points."""
+    p = points.sort_values("N")
+    if not np.isfinite(n_opt) or p.empty:
+        return np.nan
+    return float(np.exp(np.interp(np.log(n_opt), np.log(p["N"]), np.log(p["D"]))))
+
+
 def point_prediction(runs: pd.DataFrame, target: float, profile: Profile | None = None, *,
                      approach3: bool = True) -> dict[str, float]:  # fmt: skip
     """The prediction at ``target`` from ``runs`` (columns ``budget, N, D, loss, seed``); NaN where a fit fails.
 
+    With a boolean column ``at_budget``, approaches 1 and 2 use only the rows at their budget
+    (the others, branches between budgets, enter approach 3 only).
+
     ``approach3=False`` skips the parametric fit (the slow part: about 1 s per fit here).
     """
-    means = _seed_means(runs)
+    at = runs[runs["at_budget"]] if "at_budget" in runs.columns else runs
+    means = _seed_means(at)
     minima = isoflop_minima(means["N"], means["budget"], means["loss"])
+    # D at each vertex from the budget's own (N, D) points (the FLOPs per token include attention,
+    # so C / 6 N_opt would overstate D by up to a fifth at these sizes).
+    minima["D_opt"] = [_d_at(r.N_opt, means[np.isclose(means["budget"], r.C)]) for r in minima.itertuples()]
     inner = minima[~minima["at_edge"]]
-    out = {"a2": np.nan, "n_opt2": np.nan, "d_opt2": np.nan, "loss_frontier": np.nan, "loss3": np.nan,
-           "n_opt3": np.nan, "a3": np.nan, "n_budgets": float(len(inner))}  # fmt: skip
+    out = {"a1": np.nan, "n_opt1": np.nan, "d_opt1": np.nan, "a2": np.nan, "n_opt2": np.nan, "d_opt2": np.nan,
+           "loss_frontier": np.nan, "loss3": np.nan, "n_opt3": np.nan, "d_opt3": np.nan, "a3": np.nan,
+           "n_budgets": float(len(inner))}  # fmt: skip
+    # Approach 1 (amendment 3): at each budget the size with the lowest seed-mean loss.
+    best = means.loc[means.groupby("budget")["loss"].idxmin()]
+    if len(best) >= 3 and best["N"].nunique() >= 2:
+        pl1 = fit_power_law(best["budget"], best["N"])
+        out |= {"a1": pl1.exponent, "n_opt1": float(pl1.predict(target)),
+                "d_opt1": float(fit_power_law(best["budget"], best["D"]).predict(target))}  # fmt: skip
     if len(inner) >= 3:
         pl = fit_power_law(inner["C"], inner["N_opt"])
         out |= {"a2": pl.exponent, "n_opt2": float(pl.predict(target)),
@@ -60,8 +82,9 @@ def point_prediction(runs: pd.DataFrame, target: float, profile: Profile | None 
         out["a3"] = law.beta / (law.alpha + law.beta)
         if profile is not None:
             n, d = profile(target)
-            m = isoflop_minima(n, np.full(len(n), target), law.loss(n, d)).iloc[0]
-            out |= {"loss3": float(m["loss_opt"]), "n_opt3": float(m["N_opt"])}
+            m = isoflop_minima(n, np.full(len(n), target), law.loss(n, d), window=min(5, len(n))).iloc[0]
+            d_opt3 = _d_at(float(m["N_opt"]), pd.DataFrame({"N": n, "D": d}))
+            out |= {"loss3": float(m["loss_opt"]), "n_opt3": float(m["N_opt"]), "d_opt3": d_opt3}
     return out
 
 
@@ -115,7 +138,7 @@ def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None
         for j, b in enumerate(chosen):
             g = by_budget[b]
             pick = []
-            for _, cell in g.groupby("N"):
+            for _, cell in g.groupby(["N", "D"]):  # each point's seeds (a budget's midpoint branches too)
                 pick.append(cell.iloc[rng.integers(0, len(cell), len(cell))])
             # a budget drawn twice becomes two budgets 0.01% apart, so its vertex counts twice
             parts.append(pd.concat(pick).assign(budget=b * (1 + 1e-4 * j)))

@@ -97,3 +97,20 @@ def test_the_target_sweep_centres_five_rungs_on_the_prediction(tmp_path):
         n_layer, d_model, _ = LADDER[r]
         tokens = int(PLAN["target"]["budget"] / flops_per_token_with_head(n_layer, d_model, N_CTX, 4 * d_model))
         assert f"branch_tokens = [{tokens}]" in text
+
+
+def test_the_committed_fitting_runs_hold_the_design():
+    """Every finished run of the fitting sweep trains at most one epoch, and every point has at least 2 seeds."""
+    from scaling_utils.analysis.predictable import load_branch_points, progress
+
+    pts = load_branch_points(ROOT / "data" / "experiments", PLAN)
+    if pts.empty:
+        pytest.skip("no fitting run has finished yet")
+    assert pts["epochs"].max() <= PLAN["corpus"]["max_epochs"]
+    seeds = pts.groupby(["N", "D"])["seed"].nunique()
+    assert seeds.min() >= 2, f"points with one seed: {seeds[seeds < 2].index.tolist()}"
+    small = pts[pts["budget"].isin(PLAN["fitting"]["budgets"][:2]) & pts["at_budget"]]
+    assert small.groupby(["N", "D"])["seed"].nunique().min() >= 3  # 3 seeds at the two smallest budgets
+    s = progress(PLAN, ROOT / "data" / "experiments").summary()
+    assert 0 < s["n_done"] <= s["n_trunk_seeds"] and s["n_branches_done"] == len(pts)
+    assert s["prediction_made"] in ("yes", "not yet") and s["n_target_runs"] >= 0

@@ -23,7 +23,16 @@ from scaling_utils.analysis.predict import predict_target
 from scaling_utils.compute import flops_per_token_with_head
 from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_power_law, isoflop_minima
 
-__all__ = ["branch_points", "ladder_profile", "make_prediction", "target_rungs", "target_sweep_toml"]
+__all__ = [
+    "Progress",
+    "branch_points",
+    "ladder_profile",
+    "load_branch_points",
+    "make_prediction",
+    "progress",
+    "target_rungs",
+    "target_sweep_toml",
+]
 
 
 def _rung_n(rung: tuple[int, int, int]) -> float:
@@ -275,3 +284,73 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def load_branch_points(folder, plan: dict) -> pd.DataFrame:
+    """:func:`branch_points` of the fitting sweep's finished run files (the sweep need not be assembled)."""
+    import json
+    from pathlib import Path
+
+    files = sorted((Path(folder) / "runs" / plan["fitting"]["sweep"]).glob("*.json"))
+    rows = [r for f in files for r in json.loads(f.read_text())["rows"]]
+    if not rows:
+        return pd.DataFrame(columns=["run_id", "N", "D", "C", "loss", "seed", "budget", "at_budget", "epochs"])
+    return branch_points(pd.DataFrame(rows), plan)
+
+
+class Progress:
+    """Where "Predictable scaling" stands: the grid's rule, the fitting sweep so far, prediction and target.
+
+    ``summary()`` holds the numbers the chapter glues.
+    """
+
+    def __init__(self, plan: dict, rule: dict, points: pd.DataFrame, n_trunk_seeds: int, n_done: int,
+                 prediction: dict | None, n_target: int):  # fmt: skip
+        self.plan, self.rule, self.points = plan, rule, points
+        self.n_trunk_seeds, self.n_done, self.prediction, self.n_target = n_trunk_seeds, n_done, prediction, n_target
+
+    def summary(self) -> dict[str, float | str]:
+        """The numbers the chapter glues: the rule against DeepSeek's, the plan, the sweeps' progress."""
+        r, plan = self.rule, self.plan
+        fit = plan["fitting"]
+        out: dict[str, float | str] = {
+            "lr_exp": r["lr_exp"], "lr_exp_lo": r["lr_exp_interval"][0], "lr_exp_hi": r["lr_exp_interval"][1],
+            "batch_exp": r["batch_exp"], "batch_exp_lo": r["batch_exp_interval"][0],
+            "batch_exp_hi": r["batch_exp_interval"][1], "ds_lr_exp": r["deepseek"]["lr_exp"],
+            "ds_batch_exp": r["deepseek"]["batch_exp"],
+            "n_edge_optima": sum(not o["interior"] for o in r["optima"]),
+            "fit_budget_lo": min(fit["budgets"]), "fit_budget_hi": max(fit["budgets"]),
+            "n_fit_budgets": len(fit["budgets"]), "target": plan["target"]["budget"],
+            "target_ratio": plan["target"]["budget"] / max(fit["budgets"]),
+            "n_trunk_seeds": self.n_trunk_seeds, "n_done": self.n_done,
+            "n_branches_done": len(self.points), "n_target_runs": self.n_target,
+            "n_amendments": len(plan["amendment"]) - 1,
+            "n_amendments_after": sum(bool(a["after_results"]) for a in plan["amendment"]),
+            "prediction_made": "yes" if self.prediction else "not yet",
+        }  # fmt: skip
+        if len(self.points):
+            out["max_epochs"] = float(self.points["epochs"].max())
+            spread = self.points.groupby(["N", "D"])["loss"].agg(["max", "min", "size"])
+            spread = spread[spread["size"] > 1]
+            out["seed_spread_max"] = float((spread["max"] - spread["min"]).max()) if len(spread) else float("nan")
+        return out
+
+
+def progress(plan: dict, folder) -> Progress:
+    """The chapter's state from committed files: the rule, the finished fitting runs, the prediction, the target."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from scaling_utils._paths import repo_root
+
+    folder = Path(folder)
+    rule = json.loads((folder / "hp_grid_rule.json").read_text())
+    points = load_branch_points(folder, plan)
+    fit_toml = repo_root() / "experiments" / "v3" / f"{plan['fitting']['sweep']}.toml"
+    n_total = sum(len(g["seed"]) for g in tomllib.loads(fit_toml.read_text())["grid"])
+    n_done = len(list((folder / "runs" / plan["fitting"]["sweep"]).glob("*.json")))
+    pred_file = repo_root() / plan["target"]["prediction_file"]
+    prediction = json.loads(pred_file.read_text()) if pred_file.is_file() else None
+    n_target = len(list((folder / "runs" / plan["target"]["sweep"]).glob("*.json")))
+    return Progress(plan, rule, points, n_total, n_done, prediction, n_target)

@@ -3,7 +3,7 @@
 May import the wings below ``report`` and ``report.typeset``; tables present results, they compute nothing new.
 """
 
-from scaling_utils.report.tables import beyond, chinchilla, experiment, generalization, reconcile
+from scaling_utils.report.tables import beyond, chinchilla, experiment, generalization, predictable, reconcile
 from scaling_utils.report.tables.common import (
     CITATIONS,
     SWEEP_NAMES,
@@ -24,5 +24,6 @@ __all__ = [
     "experiment",
     "fmt_interval",
     "generalization",
+    "predictable",
     "reconcile",
 ]

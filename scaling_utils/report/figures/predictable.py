@@ -1,0 +1,71 @@
+"""Figures of the chapter "Predicting a run before training it" (R6): drawing only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, latex_sci, palette
+
+__all__ = ["fitting_progress", "hp_grid"]
+
+
+def hp_grid(points: pd.DataFrame, optima: Sequence[dict]) -> Figure:
+    """The learning-rate x batch grid: final loss against the peak rate, one line per batch, one panel per budget.
+
+    ``points`` has columns ``budget_flops, lr, batch_tokens, seed, loss`` (one row per run);
+    ``optima`` the grid's optima (``budget, lr, batch_tokens, interior``), marked with a star.
+    """
+    budgets = sorted(points["budget_flops"].unique())
+    with book_style():
+        fig, axes = plt.subplots(1, len(budgets), figsize=(MAX_WIDTH_IN, 3.6), sharey=False, layout="constrained")
+        axes = np.atleast_1d(axes)
+        batches = sorted(points["batch_tokens"].unique())
+        colours = dict(zip(batches, palette(len(batches)), strict=True))
+        for ax, b in zip(axes, budgets, strict=True):
+            sub = points[points["budget_flops"] == b]
+            for bt, cell in sub.groupby("batch_tokens"):
+                ax.scatter(cell["lr"], cell["loss"], s=14, color=colours[bt], alpha=0.5)
+                mean = cell.groupby("lr")["loss"].mean()
+                ax.plot(mean.index, mean.to_numpy(), color=colours[bt], marker="o", ms=4, label=f"{bt:,} tokens")
+            o = next(o for o in optima if np.isclose(o["budget"], b))
+            ax.plot([o["lr"]], [o["loss"]], marker="*", ms=14, color="black", ls="none",
+                    label="optimum" + ("" if o["interior"] else " (edge of the grid)"))  # fmt: skip
+            ax.set_xscale("log")
+            ax.set_title(f"$C = {latex_sci(b)}$ FLOPs")
+            ax.set_xlabel("peak learning rate")
+        axes[0].set_ylabel("final loss (nats per byte)")
+        handles, labels = axes[0].get_legend_handles_labels()
+        keep = [*handles[: len(batches)], handles[-1]]
+        names = [*labels[: len(batches)], "optimum"]
+        fig.legend(keep, names, loc="outside lower center", ncols=len(batches) + 1, title="batch")
+    return fig
+
+
+def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
+    """The fitting sweep's branch endpoints: loss against N, one colour per budget, every seed shown.
+
+    Filled markers sit at a budget; hollow ones are the branches between budgets (approach 3 only).
+    Lines join the seed means at each budget.
+    """
+    with book_style():
+        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.6), layout="constrained")
+        colours = dict(zip(budgets, palette(len(budgets)), strict=True))
+        for b in budgets:
+            sub = points[points["budget"] == b]
+            if sub.empty:
+                continue
+            at, mid = sub[sub["at_budget"]], sub[~sub["at_budget"]]
+            ax.scatter(at["N"], at["loss"], s=16, color=colours[b], alpha=0.6)
+            ax.scatter(mid["N"], mid["loss"], s=16, facecolors="none", edgecolors=colours[b], alpha=0.6)
+            mean = at.groupby("N")["loss"].mean()
+            ax.plot(mean.index, mean.to_numpy(), color=colours[b], label=f"${latex_sci(b)}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters N (with the output head)")
+        ax.set_ylabel("loss after the cooldown (nats per byte)")
+        ax.legend(title="budget (FLOPs)", loc="upper right")
+    return fig

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, latex_sci, palette
 
@@ -31,18 +33,19 @@ def hp_grid(points: pd.DataFrame, optima: Sequence[dict]) -> Figure:
             for bt, cell in sub.groupby("batch_tokens"):
                 ax.scatter(cell["lr"], cell["loss"], s=14, color=colours[bt], alpha=0.5)
                 mean = cell.groupby("lr")["loss"].mean()
-                ax.plot(mean.index, mean.to_numpy(), color=colours[bt], marker="o", ms=4, label=f"{bt:,} tokens")
+                ax.plot(mean.index, mean.to_numpy(), color=colours[bt], marker="o", ms=4)
             o = next(o for o in optima if np.isclose(o["budget"], b))
-            ax.plot([o["lr"]], [o["loss"]], marker="*", ms=14, color="black", ls="none",
-                    label="optimum" + ("" if o["interior"] else " (edge of the grid)"))  # fmt: skip
+            ax.plot([o["lr"]], [o["loss"]], marker="*", ms=14, color="black", ls="none")
             ax.set_xscale("log")
+            rates = sorted(sub["lr"].unique())
+            ax.set_xticks(rates, [f"{r:.2g}" for r in rates], rotation=30)
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_title(f"$C = {latex_sci(b)}$ FLOPs")
             ax.set_xlabel("peak learning rate")
         axes[0].set_ylabel("final loss (nats per byte)")
-        handles, labels = axes[0].get_legend_handles_labels()
-        keep = [*handles[: len(batches)], handles[-1]]
-        names = [*labels[: len(batches)], "optimum"]
-        fig.legend(keep, names, loc="outside lower center", ncols=len(batches) + 1, title="batch")
+        keys = [Line2D([], [], color=colours[bt], marker="o", ms=4, label=f"{bt:,}") for bt in batches]
+        keys.append(Line2D([], [], color="black", marker="*", ms=12, ls="none", label="optimum"))
+        fig.legend(handles=keys, loc="outside lower center", ncols=len(keys), title="batch (tokens)")
     return fig
 
 
@@ -67,5 +70,5 @@ def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
         ax.set_xscale("log")
         ax.set_xlabel("parameters N (with the output head)")
         ax.set_ylabel("loss after the cooldown (nats per byte)")
-        ax.legend(title="budget (FLOPs)", loc="upper right")
+        ax.legend(title="budget (FLOPs)", loc="lower left")
     return fig

@@ -10,18 +10,16 @@ __all__ = ["amendments_table", "backtest_table", "bias_table", "comparison"]
 
 
 def amendments_table(plan: dict) -> BookTable:
-    """Every amendment of the plan after the first commit: date, what changed, why, and whether results were seen."""
-    rows = [
-        {
-            "date": a["date"],
-            "what": " ".join(a["what"].split()),
-            "why": " ".join(a["why"].split()),
-            "after": bool(a["after_results"]),
-        }
-        for a in plan["amendment"][1:]
-    ]
-    return book_table(pd.DataFrame(rows), {"date": "date", "what": "what changed", "why": "why",
-                                           "after": "made after seeing a result"})  # fmt: skip
+    """Every amendment of the plan after the first commit: when, whether results were seen, what changed and why.
+
+    Two columns, so that the long text flows in one of them on a narrow screen.
+    """
+    rows = []
+    for i, a in enumerate(plan["amendment"][1:], start=1):
+        seen = "after seeing a result" if a["after_results"] else "before any result"
+        rows.append({"n": f"{i} ({a['date']}, {seen})",
+                     "text": f"{' '.join(a['what'].split())} Why: {' '.join(a['why'].split())}"})  # fmt: skip
+    return book_table(pd.DataFrame(rows), {"n": "amendment", "text": "what changed, and why"})
 
 
 def backtest_table(porian: pd.DataFrame, sweep: pd.DataFrame) -> BookTable:

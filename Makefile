@@ -12,7 +12,7 @@ export SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null | grep .
 export PYTHONHASHSEED := 0
 JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table font
+.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table font cache derived
 
 setup: $(STAMP) browser
 
@@ -58,6 +58,15 @@ book: $(STAMP) launch-notebooks
 	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Built: $(CURDIR)/_build/html/index.html"
+
+# Results that cost seconds on a page, cached by the hash of their inputs and code
+# (scaling_utils/report/cache.py): every page executed with writing on; unused files removed.
+cache: $(STAMP)
+	$(BIN)/python -m scaling_utils.report.cache
+
+# The cached tables of "Predicting a run before training it" (scaling_utils/analysis/derived.py).
+derived: $(STAMP)
+	$(BIN)/python -m scaling_utils.analysis.derived
 
 lint: $(STAMP)
 	$(BIN)/ruff check scaling_utils tests benchmarks

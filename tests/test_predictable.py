@@ -34,7 +34,7 @@ def _sweep_rows(noise: float, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for t in fit_trunks(PLAN, RULE):
-        n_layer, d_model, n_head = t["shape"]
+        n_layer, d_model, _ = t["shape"]
         n = float(params_with_head(n_layer, d_model, 4 * d_model))
         per_token = flops_per_token_with_head(n_layer, d_model, N_CTX, 4 * d_model)
         for s in t["seeds"]:

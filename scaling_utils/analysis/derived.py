@@ -23,8 +23,9 @@ __all__ = ["TABLES", "bias_on_ladder", "key", "load", "porian_backtests", "sweep
 
 _ROOT = repo_root()
 _CODE = ("scaling_utils/analysis/backtest.py", "scaling_utils/analysis/bias.py", "scaling_utils/analysis/derived.py",
-         "scaling_utils/fitting/_lbfgs.py", "scaling_utils/fitting/approaches.py", "scaling_utils/fitting/parametric.py",
-         "scaling_utils/fitting/power_law.py", "scaling_utils/fitting/varpro.py")  # fmt: skip
+         "scaling_utils/fitting/_lbfgs.py", "scaling_utils/fitting/approaches.py",
+         "scaling_utils/fitting/parametric.py", "scaling_utils/fitting/power_law.py",
+         "scaling_utils/fitting/varpro.py")  # fmt: skip
 BUDGETS = (1.6e11, 5e11, 1.6e12, 5e12, 1.6e13)
 LAWS = ((0.34, 0.34), (0.34, 0.28), (0.5, 0.25), (0.25, 0.5))
 CENTRES = (2e4, 3.4e4, 6e4)

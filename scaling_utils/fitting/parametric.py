@@ -340,25 +340,37 @@ def fit_chinchilla(
         x = stage.x[order[: max(_MIN_SURVIVORS, int(np.ceil(keep * x.shape[0])))]]
         survivors.append(int(x.shape[0]))
     batch = _minimize_chunked(fun_grad, x, n.size, max_iter=200, ftol=1e-10, gtol=1e-7)
-    finite = np.where(np.isfinite(batch.fun), batch.fun, np.inf)
+    fun_grad_1 = _single(fun_grad)
+    finite, best, n_polished = _polish_best(fun_grad_1, batch, keep=5, decimals=6)
+    return _finish(best.x, best, fun_grad_1, n, d, delta, int(starts.shape[0]), finite, (*survivors, n_polished))
+
+
+def _single(fun_grad):
+    """``fun_grad`` of one parameter vector, for scipy."""
     one = np.array([0])
 
     def fun_grad_1(theta):
         f, g = fun_grad(theta[None, :], one)
         return float(f[0]), g[0]
 
-    # Polish the best few distinct candidates (starts that reached the same basin count once).
+    return fun_grad_1
+
+
+def _polish_best(fun_grad_1, batch: BatchResult, *, keep: int, decimals: int):
+    """Polish the ``keep`` best distinct candidates of ``batch`` (starts in the same basin count once).
+
+    Returns the candidates' objectives (inf where not finite), scipy's best result and how many were polished.
+    """
+    finite = np.where(np.isfinite(batch.fun), batch.fun, np.inf)
     order = np.argsort(finite, kind="stable")
-    _, first = np.unique(np.round(batch.x[order], 6), axis=0, return_index=True)
-    best_idx = order[np.sort(first)][:5]
+    _, first = np.unique(np.round(batch.x[order], decimals), axis=0, return_index=True)
+    best_idx = order[np.sort(first)][:keep]
     best = None
     for i in best_idx:
         res = _polish(fun_grad_1, batch.x[i])
         if best is None or res.fun < best.fun:
             best = res
-    return _finish(
-        best.x, best, fun_grad_1, n, d, delta, int(starts.shape[0]), finite, (*survivors, int(best_idx.size))
-    )
+    return finite, best, int(best_idx.size)
 
 
 def _check_method(method, grid) -> str:
@@ -377,31 +389,13 @@ def _fit_varpro(n, d, ln_n, ln_d, ln_l, delta) -> ChinchillaFit:
     starts = to_centred(varpro_starts(ln_n, ln_d, np.exp(ln_l)), mn, md)
     fun_grad = _make_fun_grad(ln_n - mn, ln_d - md, ln_l, delta)
     batch = minimize_batch(fun_grad, starts, max_iter=500, ftol=1e-12, gtol=1e-8)
-    finite = np.where(np.isfinite(batch.fun), batch.fun, np.inf)
-    one = np.array([0])
-
-    def fun_grad_1(theta):
-        f, g = fun_grad(theta[None, :], one)
-        return float(f[0]), g[0]
-
-    order = np.argsort(finite, kind="stable")
-    _, first = np.unique(np.round(batch.x[order], 5), axis=0, return_index=True)
-    best_idx = order[np.sort(first)][:2]
-    best = None
-    for i in best_idx:
-        res = _polish(fun_grad_1, batch.x[i])
-        if best is None or res.fun < best.fun:
-            best = res
+    finite, best, n_polished = _polish_best(_single(fun_grad), batch, keep=2, decimals=5)
     # The convergence test in the original coordinates, as for method="grid".
-    original = _make_fun_grad(ln_n, ln_d, ln_l, delta)
-
-    def original_1(theta):
-        f, g = original(theta[None, :], one)
-        return float(f[0]), g[0]
+    original_1 = _single(_make_fun_grad(ln_n, ln_d, ln_l, delta))
 
     theta = from_centred(best.x, mn, md)
     return _finish(
-        theta, best, original_1, n, d, delta, int(starts.shape[0]), finite, (int(starts.shape[0]), len(best_idx))
+        theta, best, original_1, n, d, delta, int(starts.shape[0]), finite, (int(starts.shape[0]), n_polished)
     )
 
 

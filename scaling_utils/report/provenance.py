@@ -246,7 +246,7 @@ def provenance_markdown(root: Path | str = ".", repository_url: str | None = Non
     >>> from scaling_utils._paths import repo_root
     >>> text = provenance_markdown(repo_root())  # a checkout, where data/ lies
     >>> text.count("(prov-")
-    25
+    26
     """
     root = Path(root)
     lines = [

@@ -146,3 +146,28 @@ def test_leave_one_group_out_and_vertex_slopes_on_an_exact_law():
         leave_one_group_out(runs[runs["group"] < 8e12])
     with pytest.raises(ValueError, match="missing columns"):
         vertex_slopes(pd.DataFrame({"C": [1.0]}))
+
+
+def test_first_sweep_drops_exactly_its_short_runs_from_approach_3(monkeypatch):
+    """Runs under 200 steps are matched to the fitted runs by (N, D), not by position (the tables sort differently)."""
+    from scaling_utils.analysis import recount
+    from scaling_utils.analysis.results import load_sweep_results
+    from tests.conftest import ROOT
+
+    folder = ROOT / "data" / "experiments"
+    first = recount.first_sweep(
+        load_sweep_results("size", folder), load_sweep_results("isoflop", folder), n_resamples=20
+    )
+    seen = {}
+    real = recount.fit_chinchilla
+
+    def spy(n, d, loss):
+        seen["nd"] = set(zip(n.to_numpy(float), d.to_numpy(float), strict=True))
+        return real(n, d, loss)
+
+    monkeypatch.setattr(recount, "fit_chinchilla", spy)
+    summary = first.summary()
+    short = first.steps[first.steps["step"] < 200]
+    short_nd = set(zip(short["params_nonembedding"].astype(float), short["tokens"].astype(float), strict=True))
+    assert summary["short_runs"] == len(short) > 0
+    assert not seen["nd"] & short_nd and len(seen["nd"]) == len(first.runs) - len(short)

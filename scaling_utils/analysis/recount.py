@@ -253,7 +253,9 @@ class FirstSweep:
         out |= {"edge_wins": int(m1.minima["at_edge"].sum()), "edge_points": len(m1.minima)}
         short = self.steps["step"] < 200
         out["short_runs"] = int(short.sum())
-        keep = ~short.to_numpy()
+        # Matched by (N, D), not by position: steps and runs are sorted differently.
+        short_nd = set(map(tuple, self.steps.loc[short, ["params_nonembedding", "tokens"]].to_numpy(float)))
+        keep = np.array([(n, d) not in short_nd for n, d in runs[["N", "D"]].to_numpy(float)])
         out["short_a3"] = fit_chinchilla(runs["N"][keep], runs["D"][keep], runs["loss"][keep]).law.exponents[0]
         best = self.steps.loc[self.steps.groupby("budget_flops")["loss"].idxmin()]
         out["vertex_steps_lo"], out["vertex_steps_hi"] = int(best["step"].min()), int(best["step"].max())

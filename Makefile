@@ -10,9 +10,8 @@ export IPYTHONDIR := $(CURDIR)/.ipython
 # article's date, where there is no git history). Same commit, same bytes.
 export SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null | grep . || echo 1705795200)
 export PYTHONHASHSEED := 0
-JB_FLAGS := --all -W -n --keep-going
 
-.PHONY: book test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table font cache derived
+.PHONY: book locale test setup lint unit clean lock corpus quick standard browser launch-notebooks readme-figure readme-table font cache derived
 
 setup: $(STAMP) browser
 
@@ -54,10 +53,16 @@ font: $(STAMP)
 	$(BIN)/python -m scaling_utils.report.webfont $(FONT_DEB)/x/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
 	  _static/fonts $(FONT_DEB)/x/usr/share/doc/fonts-noto-cjk/copyright
 
+# Both editions: every notebook executed once (two kernels side by side), then the English
+# edition (_build/html) and the Chinese one (_build/html/zh_CN) built from those outputs with
+# execution off (scaling_utils/report/edition.py). Every build is from scratch (--all).
 book: $(STAMP) launch-notebooks
-	@# --all: Sphinx skips unchanged sources, so a change in scaling_utils or data/ would not rerun them.
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
-	@echo "Built: $(CURDIR)/_build/html/index.html"
+	$(BIN)/python -m scaling_utils.report.edition build
+
+# Merge the current English messages into the Chinese catalogues (locale/zh_CN/LC_MESSAGES),
+# for translation: new messages empty, changed ones fuzzy; make book fails until none is left.
+locale: $(STAMP)
+	$(BIN)/python -m scaling_utils.report.edition locale
 
 # Results that cost seconds on a page, cached by the hash of their inputs and code
 # (scaling_utils/report/cache.py): every page executed with writing on; unused files removed.

@@ -1,7 +1,8 @@
 """Benchmark: execution time of every page of the book that runs code, from scratch.
 
 Each page in ``_toc.yml`` with a kernel is read with jupytext and executed with nbclient in
-its own folder, as the book build does; nothing is cached between pages. A page's time runs
+its own folder, as the book build does (each output drawn in both editions' languages);
+nothing is cached between pages. A page's time runs
 from the kernel's start to its last cell (kernel start included). Prints one line per page
 with its three slowest cells, the total, and the goals (issue "Fast to rebuild, again"):
 every page <= 15 s and all pages <= 60 s in total. Exits 1 if a goal is missed. Measure on a
@@ -24,6 +25,9 @@ from pathlib import Path
 import jupytext
 import yaml
 from nbclient import NotebookClient
+
+from scaling_utils.report.edition import KERNEL_SETUP, SECOND
+from scaling_utils.report.translate import LANGS_ENV, LOCALE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_GOAL, TOTAL_GOAL = 15.0, 60.0
@@ -53,9 +57,11 @@ def run(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
     """Seconds for the page, and (seconds, cell number, first line) of its code cells."""
     nb = jupytext.read(path)
     t0 = time.perf_counter()
+    # as the build executes a page (scaling_utils.report.edition): each output drawn in both languages
     client = NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
-                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
-    client.execute()
+                            resources={"metadata": {"path": str(path.parent)}},
+                            extra_arguments=[KERNEL_SETUP])  # fmt: skip
+    client.execute(env=os.environ | {LANGS_ENV: SECOND, LOCALE_ENV: str(ROOT / "locale")})
     total = time.perf_counter() - t0
     cells = [
         (_cell_seconds(c), i, (c.source.strip().splitlines() or [""])[0][:50])

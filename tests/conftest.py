@@ -36,10 +36,11 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
 def build_book(out: Path, *, launch: bool = True) -> Path:
-    """Build the whole book from scratch into ``out`` as ``make book`` does; return ``out/_build``.
+    """Build both editions from scratch into ``out`` as ``make book`` does; return ``out/_build``.
 
     Writes the launch notebooks first (so the launch buttons point at them), executes every
-    notebook (``execute_notebooks: force``) and treats every warning as an error.
+    notebook once and builds the English and the Chinese edition, treating every warning as an
+    error (:mod:`scaling_utils.report.edition`).
     """
     import subprocess
     import sys
@@ -48,14 +49,13 @@ def build_book(out: Path, *, launch: bool = True) -> Path:
 
     if launch:
         write_launch_notebooks(ROOT)
-    jb = Path(sys.executable).with_name("jupyter-book")
     env = os.environ | {
         "IPYTHONDIR": str(ROOT / ".ipython"),
         "SOURCE_DATE_EPOCH": str(source_date_epoch(ROOT)),  # as the Makefile: the last commit's
         "PYTHONHASHSEED": "0",
     }
     proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--all", "--path-output", str(out), "-W", "-n", "--keep-going"],
+        [sys.executable, "-m", "scaling_utils.report.edition", "build", "--root", str(ROOT), "--path-output", str(out)],
         capture_output=True,
         text=True,
         env=env,

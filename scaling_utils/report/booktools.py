@@ -238,6 +238,8 @@ def _start_reads_manifest(app) -> None:  # pragma: no cover - runs inside every 
     """Point :func:`scaling_utils.analysis.results.load_sweep_results` at a fresh manifest of reads."""
     from scaling_utils.analysis.results import READS_ENV
 
+    if getattr(app.config, "bilingual_executed", ""):
+        return  # executed beforehand (scaling_utils.report.edition), which wrote the manifest
     path = Path(app.outdir).parent / READS_MANIFEST
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("", encoding="utf-8")

@@ -16,6 +16,7 @@ with writing on, then removes the files no page asked for. Each file holds the c
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -84,6 +85,11 @@ def _encode(value) -> object:
         return {"DataFrame": value.to_csv(index=True, float_format="%r")}
     if isinstance(value, np.ndarray):
         return {"ndarray": [str(value.dtype), list(value.shape), value.ravel().tolist()]}
+    if isinstance(value, pd.Series):
+        return {"Series": value.to_frame().to_csv(index=True, float_format="%r")}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a result passed on (its fields, in full)
+        fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"dataclass": f"{type(value).__module__}.{type(value).__qualname__}", "fields": fields}
     if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
@@ -92,7 +98,10 @@ def _encode(value) -> object:
         return repr(float(value))
     if isinstance(value, (np.integer, int, bool, str)) or value is None:
         return value.item() if isinstance(value, np.generic) else value
-    raise TypeError(f"cached() cannot key an argument of type {type(value).__name__}; pass arrays, tables or numbers")
+    raise TypeError(
+        f"cached() cannot key an argument of type {type(value).__name__}; "
+        "pass arrays, tables, numbers or dataclasses of them"
+    )
 
 
 def cache_key(fn, args: tuple, kwargs: dict) -> str:

@@ -4,7 +4,8 @@ The source is Debian's ``fonts-noto-cjk`` package (SIL Open Font License 1.1), w
 ``NotoSansCJK-Regular.ttc`` holds ten fonts; number 2 is Noto Sans CJK SC (simplified
 Chinese). :func:`subset_font` keeps
 
-* every character of the book's sources (``book/*.md``, ``notebooks/*.md``), and
+* every character of the book's sources (``book/*.md``, ``notebooks/*.md``) and of the
+  Chinese edition's catalogues (``locale/*/LC_MESSAGES/**/*.po``), and
 * all 3,755 characters of GB 2312 level 1 (the common characters of simplified Chinese,
   :func:`gb2312_level1`), plus CJK and full-width punctuation,
 
@@ -61,9 +62,9 @@ def gb2312_level1() -> str:
 
 
 def book_characters(root: Path) -> str:
-    """The CJK characters the book's sources use, sorted."""
+    """The CJK characters the book's sources and its Chinese catalogues use, sorted."""
     found: set[str] = set()
-    for pattern in ("book/*.md", "book/*.bib", "notebooks/*.md"):
+    for pattern in ("book/*.md", "book/*.bib", "notebooks/*.md", "locale/*/LC_MESSAGES/**/*.po"):
         for path in sorted(root.glob(pattern)):
             found |= {ch for ch in path.read_text(encoding="utf-8") if is_cjk(ch)}
     return "".join(sorted(found))
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> int:
     if len(argv) not in (2, 3):
         print("usage: python -m scaling_utils.report.webfont TTC OUT_DIR [DEBIAN_COPYRIGHT]", file=sys.stderr)
         return 2
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the repository: scaling_utils/report/webfont.py
     copyright_file = Path(argv[2]) if len(argv) == 3 else None
     out = subset_font(Path(argv[0]), Path(argv[1]), root, copyright_file)
     print(f"{out}: {out.stat().st_size / 1e6:.2f} MB, {len(wanted_characters(root))} CJK characters")

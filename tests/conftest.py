@@ -80,6 +80,8 @@ def pytest_collection_finish(session) -> None:
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
+    if os.environ.get(REUSE_ENV) and not os.environ.get("CI"):
+        return
     wanted = [name for name in ("book_build", "second_build")
               if any(name in getattr(item, "fixturenames", ()) for item in session.items)]  # fmt: skip
     if not wanted:
@@ -107,8 +109,14 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
+REUSE_ENV = "SCALING_BOOK_REUSE_BUILD"
+"""Set to a finished build folder (``.../_build``) to test it instead of building (local use only, never in CI)."""
+
+
 def background_build(name: str, tmp_path_factory) -> Path:
     """The build started for fixture ``name`` at collection, or a fresh one (when none was started)."""
+    if os.environ.get(REUSE_ENV) and not os.environ.get("CI"):
+        return Path(os.environ[REUSE_ENV])
     if name in _BACKGROUND:
         return _BACKGROUND[name][0].result()
     return build_book(tmp_path_factory.mktemp(name))

@@ -314,7 +314,7 @@ def test_each_figure_is_shown_once(built_book):
         article = re.search(r"<article[^>]*>(.*)</article>", html, re.S)
         body = article.group(1) if article else ""
         images = len(re.findall(r"<img\b", body))
-        figures = len(set(re.findall(r'<span class="caption-number">Fig\. ([\d.]+)', body)))
+        figures = len(set(re.findall(r'<span class="caption-number">(?:Fig\.|图) ?([\d.]+)', body)))
         if images != figures:
             bad[page.relative_to(built_book).as_posix()] = (images, figures)
     assert not bad, f"page: (images, numbered figures) {bad}"

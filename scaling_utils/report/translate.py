@@ -214,8 +214,8 @@ def _translated_table(df, translate):
     out = df.copy()
     out.columns = labels(df.columns)
     out.index = labels(df.index)
-    if out.index.name is not None:
-        out.index.name = translate(out.index.name)
+    for index in (out.index, out.columns):  # the names of the row and column labels head rows of their own
+        index.names = [word(n) for n in index.names]
     for col in range(out.shape[1]):
         series = out.iloc[:, col]
         if pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype):

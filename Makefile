@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 	echo "c.IPKernelApp.log_level = 'ERROR'" > $(IPYTHONDIR)/profile_default/ipython_kernel_config.py
 	touch $(STAMP)
 
-# Headless Chromium for the browser test (tests/test_browser.py): Debian's package, installed
-# once with apt when no Chromium or Chrome is on the PATH (as root, or through sudo).
+# Headless Chromium for the browser test (tests/test_browser.py) and GNU gettext's msgfmt for the
+# catalogue test: Debian's packages, installed once with apt when missing (as root, or through sudo).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	command -v google-chrome >/dev/null 2>&1 || { \
@@ -32,6 +32,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@# GNU msgfmt, for the Chinese catalogues' statistics (tests/test_locale.py)
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  echo "Installing Debian's gettext for the catalogue test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends gettext >/dev/null; }
 
 # The .ipynb twins of the chapters that the launch buttons open (git-ignored; see scaling_utils/report/booktools.py).
 launch-notebooks: $(STAMP)

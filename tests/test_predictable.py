@@ -114,3 +114,29 @@ def test_the_committed_fitting_runs_hold_the_design():
     s = progress(PLAN, ROOT / "data" / "experiments").summary()
     assert 0 < s["n_done"] <= s["n_trunk_seeds"] and s["n_branches_done"] == len(pts)
     assert s["prediction_made"] in ("yes", "not yet") and s["n_target_runs"] >= 0
+
+
+def test_the_prediction_table_and_figure_show_the_record_as_committed():
+    """The chapter's table and figure read the record alone: its points, intervals and laws, nothing refitted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scaling_utils.analysis.predictable import prediction_view
+    from scaling_utils.report import figures, tables
+
+    record = make_prediction(branch_points(_sweep_rows(0.005), PLAN), PLAN, resamples=10)
+    vertices, curves = prediction_view(record)
+    assert list(vertices["C"]) == record["laws"]["vertices"]["C"]
+    assert curves["C"].iloc[0] == pytest.approx(min(record["budgets"])) and curves["C"].iloc[-1] == pytest.approx(
+        PLAN["target"]["budget"]
+    )
+    fr = record["laws"]["frontier"]
+    # the frontier law carried to the target is the frontier's point prediction
+    assert curves["loss_frontier"].iloc[-1] == pytest.approx(record["point"]["loss_frontier"], rel=1e-6)
+    assert fr["E"] + fr["A"] * curves["C"].iloc[0] ** -fr["alpha"] == pytest.approx(curves["loss_frontier"].iloc[0])
+    table = tables.predictable.prediction_table(record)
+    primary = table[table["primary"] == "✓"]
+    assert list(primary["approach"]) == ["frontier through approach 2's vertices", "approach 2"]
+    assert f"{record['point']['loss_frontier']:.3f}" in set(table["prediction"])
+    fig = figures.predictable.prediction(vertices, curves, record)
+    assert len(fig.axes) == 2

@@ -29,6 +29,7 @@ __all__ = [
     "ladder_profile",
     "load_branch_points",
     "make_prediction",
+    "prediction_view",
     "progress",
     "target_rungs",
     "target_sweep_toml",
@@ -296,6 +297,24 @@ def load_branch_points(folder, plan: dict) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["run_id", "N", "D", "C", "loss", "seed", "budget", "at_budget", "epochs"])
     return branch_points(pd.DataFrame(rows), plan)
+
+
+def prediction_view(record: dict, n: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the prediction figure draws, from the committed record alone (no refit).
+
+    Returns the fitting budgets' approach-2 vertices (``C, N_opt, loss_opt``) and the fitted laws
+    on a grid of compute from the smallest fitting budget to the target (``C, loss_frontier,
+    N_opt``): the frontier ``E + A C^-alpha`` and approach 2's ``N_opt = G C^a``.
+    """
+    laws = record["laws"]
+    v = laws["vertices"]
+    vertices = pd.DataFrame({"C": v["C"], "N_opt": v["N_opt"], "loss_opt": v["loss_opt"]})
+    c = np.geomspace(min(record["budgets"]), record["target_flops"], n)
+    fr, n2 = laws["frontier"], laws["approach2_n_opt"]
+    curves = pd.DataFrame(
+        {"C": c, "loss_frontier": fr["E"] + fr["A"] * c ** -fr["alpha"], "N_opt": n2["G"] * c ** n2["a"]}
+    )
+    return vertices, curves
 
 
 class Progress:

@@ -13,7 +13,7 @@ from matplotlib.ticker import NullFormatter
 
 from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, latex_sci, palette
 
-__all__ = ["fitting_progress", "hp_grid"]
+__all__ = ["fitting_progress", "hp_grid", "prediction"]
 
 
 def hp_grid(points: pd.DataFrame, optima: Sequence[dict]) -> Figure:
@@ -71,4 +71,44 @@ def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
         ax.set_xlabel("parameters N (with the output head)")
         ax.set_ylabel("loss after the cooldown (nats per byte)")
         ax.legend(title="budget (FLOPs)", loc="lower left")
+    return fig
+
+
+def prediction(vertices: pd.DataFrame, curves: pd.DataFrame, record: dict) -> Figure:
+    """The pre-registered prediction, as the GPT-4 report drew its own: the fitting budgets, the laws, the target.
+
+    (a) The lowest loss of each fitting budget (approach 2's vertices), the frontier law fitted to
+    them and carried to the target budget, and the prediction there with its interval; approach
+    3's prediction beside it. (b) The same for the compute-optimal size ``N_opt``.
+    ``vertices`` and ``curves`` come from :func:`scaling_utils.analysis.predictable.prediction_view`.
+    """
+    target, fit_hi = record["target_flops"], max(record["budgets"])
+    p, iv = record["point"], record["interval"]
+    c = palette(3)
+    with book_style():
+        fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 3.9), layout="constrained")
+        panels = [
+            ("loss_opt", "loss_frontier", "loss3", "(a) lowest loss", "lowest loss (nats per byte)"),
+            ("N_opt", "n_opt2", "n_opt3", "(b) compute-optimal size", "$N_{opt}$ (parameters with the head)"),
+        ]
+        for ax, (col, primary, third, title, ylabel) in zip(axes, panels, strict=True):
+            curve = curves["loss_frontier"] if col == "loss_opt" else curves["N_opt"]
+            fitted = curves["C"] <= fit_hi * 1.0001
+            ax.plot(curves["C"][fitted], curve[fitted], color=c[0], label="law fitted to the budgets")
+            ax.plot(curves["C"][~fitted], curve[~fitted], "--", color=c[0], label="carried to the target")
+            ax.plot(vertices["C"], vertices[col], "o", color=c[0], ms=6, label="fitting budgets")
+            lo, hi = iv[primary]
+            ax.errorbar([target], [p[primary]], yerr=[[p[primary] - lo], [hi - p[primary]]], fmt="s", ms=8,
+                        color=c[1], capsize=4, label="prediction (80% interval)")  # fmt: skip
+            if third in p:
+                lo3, hi3 = iv.get(third, (p[third], p[third]))
+                ax.errorbar([target * 1.25], [p[third]], yerr=[[p[third] - lo3], [hi3 - p[third]]], fmt="D", ms=6,
+                            color=c[2], capsize=3, label="approach 3")  # fmt: skip
+            ax.set_xscale("log")
+            if col == "N_opt":
+                ax.set_yscale("log")
+            ax.set_title(title)
+            ax.set_xlabel("compute C (FLOPs)")
+            ax.set_ylabel(ylabel)
+        axes[0].legend(loc="upper right", fontsize=10)
     return fig

@@ -6,7 +6,19 @@ import pandas as pd
 
 from scaling_utils.report.tables.common import BookTable, book_table, comparison_table
 
-__all__ = ["amendments_table", "backtest_table", "bias_table", "comparison"]
+__all__ = ["amendments_table", "backtest_table", "bias_table", "comparison", "prediction_table"]
+
+# (key in the record, approach, quantity, primary key of the record's "primary" or None)
+_PREDICTED = [
+    ("loss_frontier", "frontier through approach 2's vertices", "lowest loss", ("loss", "approach2_frontier")),
+    ("loss3", "approach 3", "lowest loss", None),
+    ("n_opt1", "approach 1", "N_opt", None),
+    ("n_opt2", "approach 2", "N_opt", ("n_opt", "approach2")),
+    ("n_opt3", "approach 3", "N_opt", None),
+    ("d_opt1", "approach 1", "D_opt (tokens)", None),
+    ("d_opt2", "approach 2", "D_opt (tokens)", None),
+    ("d_opt3", "approach 3", "D_opt (tokens)", None),
+]
 
 
 def amendments_table(plan: dict) -> BookTable:
@@ -67,3 +79,28 @@ def comparison(summary: dict) -> BookTable:
          f"exponent {summary['batch_exp']:.2f} ({summary['batch_exp_lo']:.2f} to {summary['batch_exp_hi']:.2f})",
          "the same, within the interval"),
     ])  # fmt: skip
+
+
+def prediction_table(record: dict) -> BookTable:
+    """The committed prediction at the target budget: each approach's point, 80% interval and jackknife error.
+
+    ``record`` is ``data/plans/predictable_prediction.json``; the primary predictions (the plan's,
+    fixed before any fitting result) are marked.
+    """
+    level = f"{record['interval_level']:.0%}"
+    rows = []
+    for key, approach, quantity, primary in _PREDICTED:
+        if key not in record["point"]:
+            continue
+        lo, hi = record["interval"].get(key, (float("nan"), float("nan")))
+        loss = quantity == "lowest loss"
+        fmt = (lambda x: f"{x:.3f}") if loss else (lambda x: f"{x:,.3g}")
+        rows.append({"quantity": quantity, "approach": approach, "point": fmt(record["point"][key]),
+                     "interval": f"{fmt(lo)} to {fmt(hi)}", "se": fmt(record["jackknife_se"].get(key, float("nan"))),
+                     "primary": primary is not None and record["primary"].get(primary[0]) == primary[1]})  # fmt: skip
+    return book_table(
+        pd.DataFrame(rows),
+        {"quantity": "quantity", "approach": "approach", "point": "prediction", "interval": f"{level} interval",
+         "se": "jackknife standard error", "primary": "primary"},
+        index="quantity",
+    )  # fmt: skip

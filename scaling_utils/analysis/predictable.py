@@ -29,6 +29,7 @@ __all__ = [
     "ladder_profile",
     "load_branch_points",
     "make_prediction",
+    "prediction_summary",
     "prediction_view",
     "progress",
     "target_rungs",
@@ -352,7 +353,34 @@ class Progress:
             spread = self.points.groupby(["N", "D"])["loss"].agg(["max", "min", "size"])
             spread = spread[spread["size"] > 1]
             out["seed_spread_max"] = float((spread["max"] - spread["min"]).max()) if len(spread) else float("nan")
+        if self.prediction:
+            out |= prediction_summary(self.prediction)
         return out
+
+
+def prediction_summary(record: dict) -> dict[str, float | str]:
+    """The committed prediction's numbers the chapter glues (``pred_*``): each approach's point and interval.
+
+    ``pred_loss`` and ``pred_n`` are the plan's primary predictions (the frontier's lowest loss and
+    approach 2's N_opt); ``pred_code`` is the short commit of the code that made them.
+    """
+    p, iv = record["point"], record["interval"]
+    out: dict[str, float | str] = {
+        "pred_code": record.get("code_commit", "")[:10],
+        "pred_resamples": record["resamples"]["used"],
+        "pred_dropped": record["resamples"]["dropped"],
+        "pred_n_budgets": len(record["budgets"]),
+    }
+    names = {"loss": "loss_frontier", "loss3": "loss3", "n": "n_opt2", "n1": "n_opt1", "n3": "n_opt3",
+             "d": "d_opt2", "a2": "a2", "a3": "a3"}  # fmt: skip
+    for short, key in names.items():
+        if key in p:
+            out[f"pred_{short}"] = float(p[key])
+            if key in iv:
+                out[f"pred_{short}_lo"], out[f"pred_{short}_hi"] = (float(x) for x in iv[key])
+            if key in record.get("jackknife_se", {}):
+                out[f"pred_{short}_se"] = float(record["jackknife_se"][key])
+    return out
 
 
 def progress(plan: dict, folder) -> Progress:

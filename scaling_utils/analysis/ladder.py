@@ -16,9 +16,15 @@ import pandas as pd
 from scaling_utils.analysis.isoflop import final_runs
 from scaling_utils.analysis.measured import final_train
 from scaling_utils.analysis.porian import SETTINGS, select
-from scaling_utils.analysis.recount import COUNTINGS, fit_recounted, point_estimates, recounted_minima
+from scaling_utils.analysis.recount import (
+    COUNTINGS,
+    fit_recounted,
+    leave_one_group_out,
+    point_estimates,
+    recounted_minima,
+)
 
-__all__ = ["RUNGS", "SWEEPS", "OwnLadder", "own_ladder"]
+__all__ = ["RUNGS", "SWEEPS", "OwnLadder", "jackknife_se", "own_ladder"]
 
 SWEEPS = (
     ("first IsoFLOP sweep", "isoflop", False),
@@ -62,6 +68,25 @@ class OwnLadder:
         return dict(self.values)
 
 
+def jackknife_se(estimates: pd.Series) -> float:
+    """The jackknife standard error from leave-one-out estimates (the first, unlabelled row is the full fit).
+
+    ``estimates`` is a column of :func:`~scaling_utils.analysis.recount.leave_one_group_out`:
+    row 0 fits every budget, each other row leaves one out; ``sqrt((n-1)/n * sum (x_i - mean)^2)``
+    over the ``n`` leave-one-out rows.
+
+    Examples
+    --------
+    >>> round(jackknife_se(pd.Series([0.5, 0.4, 0.5, 0.6])), 4)  # n = 3 left-out fits
+    0.1155
+    """
+    loo = estimates.iloc[1:].to_numpy(dtype=float)
+    n = len(loo)
+    if n < 2:
+        raise ValueError(f"a jackknife needs at least 2 leave-one-out fits; got {n}")
+    return float(((n - 1) / n * ((loo - loo.mean()) ** 2).sum()) ** 0.5)
+
+
 def own_ladder(sweeps: Mapping[str, pd.DataFrame], porian_points: pd.DataFrame, *, window: int | None = 5) -> OwnLadder:
     """:class:`OwnLadder` of the book's sweeps (``sweeps``: results file -> tidy results, see :data:`SWEEPS`)."""
     counted = {
@@ -84,6 +109,14 @@ def own_ladder(sweeps: Mapping[str, pd.DataFrame], porian_points: pd.DataFrame, 
     v1_head, v2_head = counted[RUNGS["v1_head"]], counted[RUNGS["v2_head"]]
     same = v2_head[(v2_head["group"] <= v1_head["group"].max()) & v2_head["N"].isin(v1_head["N"])]
     values["v2_same_a2"] = float(point_estimates(same, window=window)["a2"])
+    # How large the rungs' shifts are against the noise: approach 2's jackknife standard error over
+    # the corrected sweep's budgets (the Kaplan-way sweeps have three budgets, too few for their own).
+    se = jackknife_se(leave_one_group_out(counted[RUNGS["corrected"]], window=window or 5)["a2"])
+    values["corrected_jk_se2"] = se
+    values["warmup_shift"] = values["v2_same_a2"] - values["v1_head_a2"]
+    values["head_shift"] = values["v1_a2"] - values["v1_head_a2"]
+    values["warmup_shift_se"] = values["warmup_shift"] / se
+    values["head_shift_se"] = values["head_shift"] / se
     values["first_kaplan_a"] = fit_recounted(counted[("first IsoFLOP sweep", "kaplan")], window=window).a
     rw = {s.rung: s.a_paper for s in SETTINGS if s.ladder == "RefinedWeb"}
     ladder = pd.DataFrame(

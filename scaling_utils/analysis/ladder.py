@@ -24,7 +24,7 @@ from scaling_utils.analysis.recount import (
     recounted_minima,
 )
 
-__all__ = ["RUNGS", "SWEEPS", "OwnLadder", "jackknife_se", "own_ladder"]
+__all__ = ["RUNGS", "SWEEPS", "OwnLadder", "countings", "jackknife_se", "own_ladder"]
 
 SWEEPS = (
     ("first IsoFLOP sweep", "isoflop", False),
@@ -85,6 +85,19 @@ def jackknife_se(estimates: pd.Series) -> float:
     if n < 2:
         raise ValueError(f"a jackknife needs at least 2 leave-one-out fits; got {n}")
     return float(((n - 1) / n * ((loo - loo.mean()) ** 2).sum()) ** 0.5)
+
+
+def countings(results: pd.DataFrame, *, window: int = 5) -> pd.DataFrame:
+    """Approaches 1-3 on one sweep in each counting of :data:`~scaling_utils.analysis.recount.COUNTINGS`.
+
+    ``results`` is a sweep's tidy results (``load_sweep_results``); point estimates of ``a``
+    (:func:`~scaling_utils.analysis.recount.point_estimates`), one row per approach, one column
+    per counting: Kaplan's (non-embedding), the book's (with the output head) and Chinchilla's
+    (every parameter, embeddings included).
+    """
+    est = {c: point_estimates(final_runs(results, c), window=window) for c in COUNTINGS}
+    rows = [{"approach": k, **{c: float(est[c][f"a{k}"]) for c in COUNTINGS}} for k in (1, 2, 3)]
+    return pd.DataFrame(rows).set_index("approach")
 
 
 def own_ladder(sweeps: Mapping[str, pd.DataFrame], porian_points: pd.DataFrame, *, window: int | None = 5) -> OwnLadder:

@@ -18,6 +18,7 @@ __all__ = [
     "approaches_table",
     "batch8_table",
     "batch16_table",
+    "countings_table",
     "leave_one_out_table",
     "seed_pairs_table",
     "span_table",
@@ -245,3 +246,15 @@ def batch8_table(b8: Batch8) -> BookTable:
         },
         {"group": ".1e", **{f"n_{k}": ",.0f" for k in settings}, **{f"l_{k}": ".3f" for k in settings}},
     )
+
+
+def countings_table(table: pd.DataFrame) -> BookTable:
+    """The book's runs in the three countings (:func:`scaling_utils.analysis.ladder.countings`): ``a`` per approach."""
+    t = table.reset_index()
+    t["approach"] = t["approach"].map(lambda k: f"approach {k}")
+    return book_table(
+        t,
+        {"approach": "approach", "kaplan": "non-embedding N (Kaplan's count)",
+         "head": "N with the output head (this book's)", "total": "all parameters (Chinchilla's count)"},
+        {"kaplan": ".3f", "head": ".3f", "total": ".3f"},
+    )  # fmt: skip

@@ -229,14 +229,19 @@ def irreducible_loss(synthetic: pd.DataFrame, distribution: str) -> SaturatingPo
 
 
 def sweep_summary(folder) -> pd.DataFrame:
-    """One row per committed sweep: runs, tokens, 6ND FLOPs, and the times its meta file records.
+    """One row per committed sweep: runs, seeds, epochs, tokens, 6ND FLOPs, and the times its meta file records.
 
     ``runs`` counts the finished runs in the results file and ``complete`` says whether that
     is every planned run (a sweep still running is committed with what finished). ``wall_s``
     is the wall time of the invocation that last wrote the file, NaN where that invocation
     trained nothing (it only assembled runs finished earlier); ``train_s`` sums the runs' own
-    times.
+    times. ``seeds`` is how many seeds the sweep ran (at its most repeated point) and
+    ``max_epochs`` the most passes any run made over its training text (its ``data_limit``
+    bytes where set, else the training distribution's size in ``experiments/corpus.lock.json``).
     """
+    from scaling_utils._paths import repo_root
+
+    sizes = json.loads((repo_root() / "experiments" / "corpus.lock.json").read_text())["distributions"]
     rows = []
     for meta_file in sorted(Path(folder).glob("*.meta.json")):
         name = meta_file.name.removesuffix(".meta.json")
@@ -245,11 +250,18 @@ def sweep_summary(folder) -> pd.DataFrame:
             continue
         fin = final(load_sweep_results(name, folder)).drop_duplicates("run_id")
         hw = meta.get("hardware", {})
+        text = sizes.get(meta.get("config", {}).get("train_dist", ""), {}).get("bytes", float("nan"))
+        limit = pd.to_numeric(fin.get("data_limit"), errors="coerce") if "data_limit" in fin else None
+        n_bytes = limit.where(limit > 0, text) if limit is not None else pd.Series(text, index=fin.index)
+        windows = ((n_bytes - 1) // fin["n_ctx"]) * fin["n_ctx"]
+        point = [c for c in ("params_nonembedding", "budget_flops", "tokens") if c in fin]
         rows.append(
             {
                 "sweep": name,
                 "runs": int(meta["n_runs"]) - int(meta.get("n_missing", 0)),
                 "complete": not meta.get("n_missing", 0),
+                "seeds": int(fin.groupby(point, dropna=False)["seed"].nunique().max()) if "seed" in fin else 1,
+                "max_epochs": float((fin["tokens"] / windows).max()),
                 "tokens": float(fin["tokens"].sum()),
                 "flops_6nd": float(fin["flops_6nd"].sum()),
                 "wall_s": meta.get("wall_s_last_invocation") or float("nan"),

@@ -38,23 +38,27 @@ def tune_table(tune: pd.DataFrame) -> BookTable:
 
 
 def sweeps_table(summary: pd.DataFrame) -> BookTable:
-    """Every committed sweep (``scaling_utils.analysis.measured.sweep_summary``) with its human name."""
+    """Every committed sweep (``scaling_utils.analysis.measured.sweep_summary``) with its human name.
+
+    The results file of each name is listed on the Provenance page (the table has no room for it).
+    """
     summary = summary.reset_index()
     summary["name"] = summary["sweep"].map(SWEEP_NAMES).fillna(summary["sweep"])
     return book_table(
         summary,
         {
             "name": "sweep",
-            "sweep": "results file",
             "runs": "runs",
             "complete": "complete",
-            "tokens": "tokens trained",
+            "seeds": "seeds",
+            "max_epochs": "most epochs",
+            "tokens": "tokens",
             "flops_6nd": "compute 6ND (FLOPs)",
             "wall_s": "wall time (s)",
-            "train_s": "training time, sum of runs (s)",
+            "train_s": "runs' time (s)",
             "device": "device",
         },
-        {"tokens": ".3g", "flops_6nd": ".2e", "wall_s": ",.0f", "train_s": ",.0f"},
+        {"tokens": ".3g", "flops_6nd": ".2e", "wall_s": ",.0f", "train_s": ",.0f", "seeds": "d", "max_epochs": ".2f"},
     )
 
 

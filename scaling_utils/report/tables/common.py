@@ -43,6 +43,10 @@ SWEEP_NAMES = {
     "kaplan_isoflop_v2": "the long-warmup Kaplan-way sweep",
     "repeat": "the repeated-data sweep",
     "synthetic": "the synthetic-source sweep",
+    "hp_grid": "the learning-rate and batch grid",
+    "predictable_fit": "the fitting sweep of the prediction",
+    "predictable_cosine": "the matched-cosine checks of the prediction",
+    "predictable_target": "the target sweep of the prediction",
 }
 """The one human name of each committed sweep, used in the prose, the tables and the figures."""
 

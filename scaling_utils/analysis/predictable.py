@@ -284,10 +284,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def load_branch_points(folder, plan: dict) -> pd.DataFrame:
     """:func:`branch_points` of the fitting sweep's finished run files (the sweep need not be assembled)."""
     import json
@@ -401,3 +397,7 @@ def progress(plan: dict, folder) -> Progress:
     prediction = json.loads(pred_file.read_text()) if pred_file.is_file() else None
     n_target = len(list((folder / "runs" / plan["target"]["sweep"]).glob("*.json")))
     return Progress(plan, rule, points, n_total, n_done, prediction, n_target)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -94,7 +94,7 @@ def prediction_table(record: dict) -> BookTable:
             continue
         lo, hi = record["interval"].get(key, (float("nan"), float("nan")))
         loss = quantity == "lowest loss"
-        fmt = (lambda x: f"{x:.3f}") if loss else (lambda x: f"{x:,.3g}")
+        fmt = (lambda x: f"{x:.3f}") if loss else (lambda x: f"{x:,.0f}")
         rows.append({"quantity": quantity, "approach": approach, "point": fmt(record["point"][key]),
                      "interval": f"{fmt(lo)} to {fmt(hi)}", "se": fmt(record["jackknife_se"].get(key, float("nan"))),
                      "primary": primary is not None and record["primary"].get(primary[0]) == primary[1]})  # fmt: skip

@@ -6,6 +6,7 @@ tests read the catalogues alone, in a second.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -186,3 +187,35 @@ def test_the_web_font_draws_every_chinese_character_of_the_catalogues():
     used = {ch for po, _ in _catalogues() for ch in po.read_text(encoding="utf-8") if is_cjk(ch)}
     missing = sorted(ch for ch in used if ord(ch) not in cmap)
     assert missing == [], f"characters the font lacks (run make font): {''.join(missing)}"
+
+
+PAGE = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# A page
+
+```{code-cell} ipython3
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots()
+ax.set_xlabel("compute")
+```
+"""
+
+
+def test_a_kernel_whose_translation_set_up_fails_stops_the_execution(tmp_path):
+    # IPython only logs a start-up line that raises; the kernel then draws every figure in
+    # English alone, and the Chinese edition would show it unsaid. Here the set-up cannot
+    # find the book's font (the locale folder points into an empty tree), so it raises.
+    (tmp_path / "page.md").write_text(PAGE, encoding="utf-8")
+    env = dict(os.environ) | {
+        translate.LANGS_ENV: "zh_CN",
+        translate.LOCALE_ENV: str(tmp_path / "locale"),
+        "IPYTHONDIR": str(tmp_path / ".ipython"),
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    with pytest.raises(RuntimeError, match=r"page\.md: outputs not drawn.*cell 1: a figure without image/x-zh-png"):
+        edition._execute_one(str(tmp_path), "page", str(tmp_path / "out"), env)
+    assert not (tmp_path / "out" / "page.ipynb").exists()

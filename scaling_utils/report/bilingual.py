@@ -80,12 +80,15 @@ def _patch_reader() -> None:
             import nbformat
             from sphinx.errors import ExtensionError
 
-            from scaling_utils.report.translate import keep_language
+            from scaling_utils.report.translate import keep_language, missing_twins
 
             nb = reader.read(text)
             if not executed.is_file():
                 raise ExtensionError(f"{path}: not executed ({executed} is missing); run make book")
             done = nbformat.read(executed, as_version=4)
+            lacking = missing_twins(done, [lang]) if not lang.startswith("en") else []
+            if lacking:  # the English drawing would stand in the other edition, unsaid
+                raise ExtensionError(f"{path}: {executed} has outputs not drawn in {lang}: " + "; ".join(lacking[:5]))
             code = [c for c in nb.cells if c.cell_type == "code"]
             done_code = [c for c in done.cells if c.cell_type == "code"]
             if [c.source for c in code] != [c.source for c in done_code]:

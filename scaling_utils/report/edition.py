@@ -85,6 +85,8 @@ def _execute_one(root: str, doc: str, out: str, env: dict) -> tuple[str, float]:
     from myst_nb.core.read import read_myst_markdown_notebook
     from nbclient import NotebookClient
 
+    from scaling_utils.report.translate import LANGS_ENV, missing_twins
+
     src = Path(root) / f"{doc}.md"
     nb = read_myst_markdown_notebook(src.read_text(encoding="utf-8"), add_source_map=True, path=src)
     start = time.perf_counter()
@@ -96,6 +98,13 @@ def _execute_one(root: str, doc: str, out: str, env: dict) -> tuple[str, float]:
         extra_arguments=[KERNEL_SETUP],
     )
     client.execute(env=env | {"SCALING_UTILS_PAGE": doc})
+    langs = [x for x in env.get(LANGS_ENV, "").split(",") if x and not x.startswith("en")]
+    problems = missing_twins(nb, langs)
+    if problems:  # IPython logs a failed start-up line and goes on: without this, English in the other edition
+        raise RuntimeError(
+            f"{doc}.md: outputs not drawn in every edition's language (the kernel's translation "
+            f"set-up failed?): " + "; ".join(problems[:5])
+        )
     target = Path(out) / f"{doc}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
@@ -134,6 +143,10 @@ def execute(root: Path | str = ".", build_dir: Path | str = "_build", *, jobs: i
         "PYTHONHASHSEED": "0",
         "IPYTHONDIR": os.environ.get("IPYTHONDIR", str(root / ".ipython")),
     }
+    if any(not x.startswith("en") for x in langs):
+        from scaling_utils.report.translate import _cjk_font_file
+
+        _cjk_font_file(root)  # converted here, once, before two kernels would race to write it
     docs = notebook_pages(root)
     last = build_dir / "last-timings.json"
     before = json.loads(last.read_text()) if last.is_file() else {}

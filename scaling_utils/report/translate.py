@@ -256,7 +256,7 @@ def _cjk_font_file(root: Path) -> Path | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         font = TTFont(str(woff2))
         font.flavor = None
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")  # kernels started side by side never share a half-written file
         font.save(str(tmp))
         tmp.replace(out)
     return out
@@ -310,6 +310,39 @@ def install(shell=None) -> list[str]:  # pragma: no cover - runs in the kernels 
             if name not in shell.display_formatter.active_types:
                 shell.display_formatter.active_types.append(name)
     return langs
+
+
+def missing_twins(nb, langs) -> list[str]:
+    """Where an executed notebook lacks a language's drawing of a figure or a table.
+
+    Each entry names the cell (its index) and the twin missing. A figure (``image/png``) or a
+    pandas table (``text/html`` with ``class="dataframe"``) without its twin means the
+    kernel's start-up line (:func:`install`) failed; IPython only logs such a failure.
+
+    >>> cell = {"cell_type": "code", "outputs": [{"output_type": "display_data",
+    ...         "data": {"image/png": "EN", "text/plain": "<Figure>"}}]}
+    >>> missing_twins({"cells": [cell]}, ["zh_CN"])
+    ['cell 0: a figure without image/x-zh-png']
+    >>> cell["outputs"][0]["data"]["image/x-zh-png"] = "ZH"
+    >>> missing_twins({"cells": [cell]}, ["zh_CN"])
+    []
+    """
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = out.get("data") or {}
+            for lang in langs:
+                short = lang.split("_")[0]
+                for key, value in data.items():
+                    prefix, mime = key[: -len("/".join(key.split("/")[-2:]))], "/".join(key.split("/")[-2:])
+                    table = mime == "text/html" and 'class="dataframe"' in "".join(value)
+                    if mime != "image/png" and not table:
+                        continue
+                    twin = prefix + MIME[mime].format(lang=short)
+                    if twin not in data:
+                        kind = "figure" if mime == "image/png" else "table"
+                        problems.append(f"cell {i}: a {kind} without {twin}")
+    return problems
 
 
 def keep_language(output, lang: str):

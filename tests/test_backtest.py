@@ -40,3 +40,32 @@ def test_bad_requests_are_named():
     with pytest.raises(ValueError, match=r"runs lacks columns \['loss'\]"):
         backtest_isoflop(runs.drop(columns="loss"), 3)
     assert np.isfinite(backtest_isoflop(runs, 3)["abs. rel. error"]).all()
+
+
+def test_v3_backtest_recovers_a_known_law_on_the_fitting_grid():
+    # Runs from a known law on five budgets (the plan's), seven sizes centred on each optimum, two
+    # seeds with no noise: approach 3 is the law's own form, so it predicts every held-out loss
+    # exactly; approach 2's vertex on a centred grid is unbiased (see test_bias), and the frontier
+    # E' + k C^-gamma is close to, not exactly, this law's lowest loss.
+    from scaling_utils.analysis.backtest import backtest_v3
+
+    law = law_with_optimum(0.34, 0.28, 3.4e4, 1.6e12, E=1.0)
+    runs = synthetic_grid(law, [1.6e11, 5e11, 1.6e12, 5e12, 1.6e13], span=1.2)
+    points = pd.concat([runs.assign(seed=s) for s in (0, 1)], ignore_index=True)
+    points = points.assign(budget=points["C"], at_budget=True)
+    t = backtest_v3(points).set_index(["law", "predicts"])["abs. rel. error"]
+    assert t[("approach 3", "every run's loss")] < 1e-5
+    assert t[("approach 2", "N_opt")] < 0.01
+    assert t[("frontier E + k C^-gamma", "lowest loss")] < 0.01
+    with pytest.raises(ValueError, match=r"points must span at least 5 budgets \(4 fitted, 1 held out\), got 4"):
+        backtest_v3(points[points["budget"] < 1.6e13])
+
+
+def test_a_kaplan_law_held_out_by_a_decade_is_exact_on_a_power_law_and_says_what_it_lacks():
+    from scaling_utils.analysis.backtest import _held_out_decade
+
+    n = np.logspace(3, 6, 10)
+    row = _held_out_decade(n, 5.0 * n**-0.076, "Kaplan L(N)", "larger models", "synthetic")
+    assert row["abs. rel. error"] < 1e-9 and (row["fitted budgets"], row["held-out budgets"]) == (7, 3)
+    with pytest.raises(ValueError, match=r"Kaplan L\(D\): need at least 3 points below a tenth .* got 2 and 1"):
+        _held_out_decade([1e5, 3e5, 3e6], [2.4, 2.1, 1.8], "Kaplan L(D)", "more data", "x")

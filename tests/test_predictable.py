@@ -140,3 +140,104 @@ def test_the_prediction_table_and_figure_show_the_record_as_committed():
     assert f"{record['point']['loss_frontier']:.3f}" in set(table["prediction"])
     fig = figures.predictable.prediction(vertices, curves, record)
     assert len(fig.axes) == 2
+
+
+def test_the_committed_prediction_is_reproduced_from_the_committed_runs():
+    """The point prediction recomputed from the assembled fitting sweep equals the committed record, digit for digit.
+
+    And T1's exponents in the plan's counting (analysis.countings) are those of the record: the
+    countings table starts from the same numbers as the prediction.
+    """
+    from scaling_utils.analysis.countings import counted, exponents
+    from scaling_utils.analysis.predict import point_prediction
+    from scaling_utils.analysis.predictable import fitting_points
+
+    record = json.loads((ROOT / PLAN["target"]["prediction_file"]).read_text())
+    pts = fitting_points(ROOT / "data" / "experiments", PLAN)
+    point = point_prediction(pts, PLAN["target"]["budget"], ladder_profile)
+    assert {k: point[k] for k in record["point"]} == record["point"]
+    assert exponents(counted(pts, "head")) == {k: record["point"][k] for k in ("a1", "a2", "a3")}
+
+
+def test_countings_recount_n_and_compute_and_name_bad_requests():
+    from scaling_utils.analysis.countings import counted, countings
+
+    pts = branch_points(_sweep_rows(0.0), PLAN)
+    k = counted(pts, "kaplan")
+    assert np.allclose(k["N"], pts["N_ne"]) and np.allclose(k["C_count"] / k["budget"], 6 * k["N"] * k["D"] / pts["C"])
+    assert (counted(pts, "total")["C_count"] > pts["budget"]).all()  # embeddings add compute
+    with pytest.raises(ValueError, match=r"counting must be one of \['head', 'kaplan', 'total'\], got 'all'"):
+        counted(pts, "all")
+    with pytest.raises(ValueError, match=r"points lack columns \['N_total'\]"):
+        counted(pts.drop(columns="N_total"), "total")
+    with pytest.raises(ValueError, match=r"resamples must be >= 10"):
+        countings(pts, resamples=5)
+
+
+def test_countings_on_runs_from_a_known_law_recover_its_exponent_in_the_plans_counting():
+    # Noise-free runs of a Chinchilla-form law in N with the head: approach 3 is the law's own form
+    # (a = beta / (alpha + beta) exactly); approaches 1 and 2 read the design's discrete sizes, and
+    # approach 2's vertex on this grid is within a few hundredths (the bias table of the chapter).
+    from scaling_utils.analysis.countings import countings
+
+    t = countings(branch_points(_sweep_rows(0.0), PLAN), resamples=10).set_index(["counting", "approach"])
+    true_a = 0.28 / (0.34 + 0.28)
+    assert t.loc[("head", "a3"), "a"] == pytest.approx(true_a, abs=1e-4)
+    assert t.loc[("head", "a2"), "a"] == pytest.approx(true_a, abs=0.03)
+    assert t.loc[("head", "spread"), "a"] >= 0 and set(t.index.get_level_values(0)) == {"kaplan", "head", "total"}
+
+
+def _target_points(n_opt_shift: float = 1.0, noise: float = 0.0) -> pd.DataFrame:
+    """Five sizes around the known law's optimum at the target, two seeds at the centre."""
+    target = PLAN["target"]["budget"]
+    n_opt = float(LAW.compute_optimal(target)[0]) * n_opt_shift
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, f in enumerate((1 / 2.25, 1 / 1.5, 1.0, 1.5, 2.25)):
+        n = n_opt * f
+        for s in (0, 1) if k == 2 else (0,):
+            loss = float(LAW.loss(n, target / (6 * n))) * float(np.exp(noise * rng.standard_normal()))
+            rows.append({"N": n, "D": target / (6 * n), "loss": loss, "seed": s, "at_budget": True})
+    return pd.DataFrame(rows)
+
+
+def test_the_observed_target_recovers_the_laws_optimum_and_applies_the_plans_criteria():
+    from scaling_utils.analysis.verify import observed_target
+
+    target = PLAN["target"]["budget"]
+    n_true, _ = LAW.compute_optimal(target)
+    loss_true = float(LAW.loss(n_true, target / (6 * n_true)))
+    record = {"interval_level": 0.8, "primary": {"loss": "approach2_frontier", "n_opt": "approach2"},
+              "point": {"loss_frontier": loss_true * 1.01, "n_opt2": n_true * 1.2, "loss3": loss_true,
+                        "n_opt3": n_true},
+              "interval": {"loss_frontier": [loss_true * 0.99, loss_true * 1.03]}}  # fmt: skip
+    obs = observed_target(_target_points(), record, PLAN, resamples=50)
+    # a parabola in ln N through 5 points of a smooth profile spanning 2.25x either side: within 3% of N_opt
+    assert obs["obs_n"] == pytest.approx(n_true, rel=0.03) and obs["obs_loss"] == pytest.approx(loss_true, rel=1e-3)
+    assert obs["obs_loss_inside"] and obs["obs_pass_loss"] and obs["obs_pass_n"]
+    assert obs["obs_loss_err"] == pytest.approx(-0.01 / 1.01, abs=2e-3)
+    assert obs["obs_loss_err_units"] == pytest.approx(-0.01 / 0.02, abs=0.1)  # the lower half-width is 2% of the loss
+    assert obs["obs_n_factor"] == pytest.approx(1.2, rel=0.03)
+    far = observed_target(_target_points(), record | {"point": record["point"] | {"n_opt2": n_true * 2}}, PLAN,
+                          resamples=10)  # fmt: skip
+    assert not far["obs_pass_n"]
+    with pytest.raises(ValueError, match=r"needs at least 3 sizes at the target, got 2"):
+        observed_target(_target_points().iloc[:2], record, PLAN)
+    with pytest.raises(ValueError, match=r"the record's primary approach 'approach9' is not one of"):
+        observed_target(_target_points(), record | {"primary": {"loss": "approach9", "n_opt": "approach2"}}, PLAN)
+
+
+def test_the_cosine_check_pairs_each_cosine_run_with_its_branch_and_names_one_without():
+    from scaling_utils.analysis.verify import cosine_check, cosine_summary
+
+    pts = branch_points(_sweep_rows(0.0), PLAN)
+    b = pts.iloc[[0, 1]]  # two branches, each paired with a cosine run whose loss is 2% higher
+    cosine = pd.DataFrame({"run_id": ["c0", "c1"], "distribution": "mix", "step": 10, "n_layer": b["n_layer"].values,
+                           "d_model": b["d_model"].values, "seed": b["seed"].values, "tokens": b["D"].values,
+                           "loss": b["loss"].values * 1.02})  # fmt: skip
+    check = cosine_check(cosine, pts, PLAN)
+    assert np.allclose(check["rel"], 1 / 1.02 - 1)
+    s = cosine_summary(check)
+    assert s["cos_below_pct"] == pytest.approx(100 * (1 - 1 / 1.02)) and s["cos_branch_lower_runs"] == 2
+    with pytest.raises(ValueError, match=r"cosine run c0: no branch of shape L\d+-d\d+, seed \d+ within 2% of"):
+        cosine_check(cosine.assign(tokens=cosine["tokens"] * 1.5), pts, PLAN)

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, SHARED
 # still bites where ../shared is absent.
 MAP_IDS = ["F1", "F2", "F3", "F4", "F5", "T1", "T2", *(f"N{i}" for i in range(1, 10))]
 # The book's own artefacts beyond the map.
-BOOK_IDS = ["R1", "R2", "R3", "R4", "R5", "R6", "B1", "B2", "B3", "B4"]
+BOOK_IDS = ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "B1", "B2", "B3", "B4"]
 
 
 def _toc_files() -> set[str]:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_power_law, isoflop_minima
 
-__all__ = ["backtest_isoflop"]
+__all__ = ["backtest_isoflop", "backtest_kaplan", "backtest_v3"]
 
 
 def _rel(pred, obs) -> float:
@@ -71,4 +71,85 @@ def backtest_isoflop(runs: pd.DataFrame, n_fit: int, *, label: str = "", window:
             if len(both):
                 row("approach 3", "N_opt", both["N_opt_pred"], both["N_opt"])
                 row("approach 3", "lowest loss", both["loss_opt_pred"], both["loss_opt"])
+    return pd.DataFrame(rows)
+
+
+def _held_out_decade(x, y, law: str, what: str, label: str) -> dict:
+    """Fit ``y = k x^p`` on ``x <= max(x) / 10``; the error of its prediction on the last decade."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    fit_mask = x <= x.max() / 10
+    if fit_mask.sum() < 3 or (~fit_mask).sum() < 1:
+        raise ValueError(f"{law}: need at least 3 points below a tenth of the largest and 1 above, "
+                         f"got {int(fit_mask.sum())} and {int((~fit_mask).sum())}")  # fmt: skip
+    pl = fit_power_law(x[fit_mask], y[fit_mask])
+    err = _rel(pl.predict(x[~fit_mask]), y[~fit_mask])
+    return {"data": label, "law": law, "predicts": what, "fitted budgets": int(fit_mask.sum()),
+            "held-out budgets": int((~fit_mask).sum()), "abs. rel. error": err}  # fmt: skip
+
+
+def backtest_kaplan(size: pd.DataFrame, data: pd.DataFrame, *, label: str = "Kaplan-way sweeps") -> pd.DataFrame:
+    """Kaplan's three laws on the book's size and data sweeps, the last decade of each held out.
+
+    Each law is fitted as :func:`~scaling_utils.analysis.measured.kaplan_runs` fits it, on the
+    points below a tenth of the largest ``N``, ``D`` or ``C``, and asked for the rest:
+
+    * ``L(N)``: the final losses of the size sweep's models (non-embedding ``N``);
+    * ``L(D)``: the data sweep's early-stopped losses per data limit;
+    * ``L(C_min)``: the size sweep's compute frontier (the lowest loss at each compute).
+
+    The "budgets" columns count sizes, data limits and frontier points.
+    """
+    from scaling_utils.analysis.measured import compute_frontier, early_stopped, final_train
+
+    fin = final_train(size)
+    early = early_stopped(data)
+    frontier = compute_frontier(size).points
+    rows = [
+        _held_out_decade(fin["params_nonembedding"], fin["loss"], "Kaplan L(N)", "final loss of larger models", label),
+        _held_out_decade(early["D"], early["loss"], "Kaplan L(D)", "early-stopped loss on more data", label),
+        _held_out_decade(frontier["C_pfd"], frontier["loss_opt"], "Kaplan L(C_min)", "lowest loss at more compute",
+                         label),
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def backtest_v3(points: pd.DataFrame, *, label: str = "v3 fitting sweep") -> pd.DataFrame:
+    """The pre-registered laws refitted without the fitting sweep's largest budget, asked for it.
+
+    ``points`` are :func:`~scaling_utils.analysis.predictable.branch_points` (every seed). The
+    fit uses every branch of the smaller budgets, as the prediction did; the held-out budget's
+    observed values come from its own branches: the vertex of the parabola through its seed
+    means (``N_opt`` and lowest loss) and its best size (approach 1's ``N_opt``). Approach 3 is
+    also asked for every held-out branch's loss.
+    """
+    from scaling_utils.analysis.predict import point_prediction
+    from scaling_utils.analysis.predictable import ladder_profile
+
+    budgets = np.sort(points["budget"].unique())
+    if len(budgets) < 5:
+        raise ValueError(f"points must span at least 5 budgets (4 fitted, 1 held out), got {len(budgets)}")
+    last = float(budgets[-1])
+    fit, held = points[points["budget"] < last], points[(points["budget"] == last) & points["at_budget"]]
+    pred = point_prediction(fit, last, ladder_profile)
+    means = held.groupby("N", as_index=False)["loss"].mean()
+    obs = isoflop_minima(means["N"], np.full(len(means), last), means["loss"]).iloc[0]
+    if obs["at_edge"]:
+        raise ValueError(f"the held-out budget {last:.2g} has its vertex at the edge of its sizes")
+    best_n = float(means.loc[means["loss"].idxmin(), "N"])
+    rows = []
+
+    def row(law, what, p, o):
+        rows.append({"data": label, "law": law, "predicts": what, "fitted budgets": len(budgets) - 1,
+                     "held-out budgets": 1, "abs. rel. error": _rel(p, o)})  # fmt: skip
+
+    row("approach 1", "N_opt", pred["n_opt1"], best_n)
+    row("approach 2", "N_opt", pred["n_opt2"], obs["N_opt"])
+    row("frontier E + k C^-gamma", "lowest loss", pred["loss_frontier"], obs["loss_opt"])
+    loss = fit["loss"].to_numpy(float) * (1 + 1e-12 * fit.groupby(["N", "D", "loss"]).cumcount().to_numpy())
+    law3 = fit_chinchilla(fit["N"], fit["D"], loss)
+    if law3.converged:
+        row("approach 3", "every run's loss", law3.law.loss(held["N"].to_numpy(float), held["D"].to_numpy(float)),
+            held["loss"])  # fmt: skip
+        row("approach 3", "N_opt", pred["n_opt3"], obs["N_opt"])
+        row("approach 3", "lowest loss", pred["loss3"], obs["loss_opt"])
     return pd.DataFrame(rows)

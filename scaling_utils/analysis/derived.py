@@ -19,13 +19,26 @@ import pandas as pd
 
 from scaling_utils._paths import repo_root, sha256_bytes, sha256_file
 
-__all__ = ["TABLES", "bias_on_ladder", "key", "load", "porian_backtests", "sweep_backtests"]
+__all__ = [
+    "TABLES",
+    "bias_on_ladder",
+    "kaplan_backtests",
+    "key",
+    "load",
+    "porian_backtests",
+    "sweep_backtests",
+    "v3_backtests",
+    "v3_countings",
+]
 
 _ROOT = repo_root()
-_CODE = ("scaling_utils/analysis/backtest.py", "scaling_utils/analysis/bias.py", "scaling_utils/analysis/derived.py",
-         "scaling_utils/fitting/_lbfgs.py", "scaling_utils/fitting/approaches.py",
-         "scaling_utils/fitting/parametric.py", "scaling_utils/fitting/power_law.py",
-         "scaling_utils/fitting/varpro.py")  # fmt: skip
+_FIT = (
+    "scaling_utils/analysis/derived.py",
+    *sorted(p.relative_to(_ROOT).as_posix() for p in (_ROOT / "scaling_utils" / "fitting").glob("*.py")),
+)
+"""The code every table depends on: this module and every module of the fitting library."""
+_V3 = ("scaling_utils/analysis/predict.py", "scaling_utils/analysis/predictable.py")
+"""The code that reads the v3 fitting sweep and makes its prediction."""
 BUDGETS = (1.6e11, 5e11, 1.6e12, 5e12, 1.6e13)
 LAWS = ((0.34, 0.34), (0.34, 0.28), (0.5, 0.25), (0.25, 0.5))
 CENTRES = (2e4, 3.4e4, 6e4)
@@ -55,6 +68,36 @@ def sweep_backtests() -> pd.DataFrame:
                      ignore_index=True)  # fmt: skip
 
 
+def kaplan_backtests() -> pd.DataFrame:
+    """Kaplan's L(N), L(D) and L(C_min) on the size and data sweeps, the last decade held out."""
+    from scaling_utils.analysis.backtest import backtest_kaplan
+    from scaling_utils.analysis.results import load_sweep_results
+
+    folder = _ROOT / "data" / "experiments"
+    return backtest_kaplan(load_sweep_results("size", folder), load_sweep_results("data", folder))
+
+
+def v3_backtests() -> pd.DataFrame:
+    """The plan's laws on the v3 fitting sweep: fit the 4 smallest budgets, predict the largest."""
+    from scaling_utils.analysis.backtest import backtest_v3
+    from scaling_utils.analysis.predictable import fitting_points
+    from scaling_utils.analysis.preregistration import load_plan
+
+    plan = load_plan(_ROOT / "data" / "plans" / "predictable.toml")
+    return backtest_v3(fitting_points(_ROOT / "data" / "experiments", plan))
+
+
+def v3_countings() -> pd.DataFrame:
+    """T1 on the v3 fitting sweep: approaches 1-3 in three countings, 1,000 cluster resamples and the jackknife."""
+    from scaling_utils.analysis.countings import countings
+    from scaling_utils.analysis.predictable import fitting_points
+    from scaling_utils.analysis.preregistration import load_plan
+
+    plan = load_plan(_ROOT / "data" / "plans" / "predictable.toml")
+    return countings(fitting_points(_ROOT / "data" / "experiments", plan), resamples=1000,
+                     level=plan["prediction"]["interval"], seed=plan["prediction"]["seed"])  # fmt: skip
+
+
 def bias_on_ladder(repeats: int = 20, noise: float = 0.005) -> pd.DataFrame:
     """Approach 1-3 minus the true ``a`` on the v3 ladder's windows, noise-free and with 0.5% noise (mean, sd)."""
     from scaling_utils.analysis.bias import approach_bias, law_with_optimum, runs_on_sizes
@@ -80,18 +123,26 @@ def bias_on_ladder(repeats: int = 20, noise: float = 0.005) -> pd.DataFrame:
 
 
 TABLES = {
-    "predictable_backtests_porian": (porian_backtests, ("data/external/porian2024/isoflop_points.csv",)),
-    "predictable_backtests_sweep": (sweep_backtests, ("data/experiments/chinchilla_isoflop.csv",)),
-    "approach2_bias": (bias_on_ladder, ()),
-}
-"""name -> (the function that makes it, its data inputs relative to the repository)."""
+    "predictable_backtests_porian": (porian_backtests, ("data/external/porian2024/isoflop_points.csv",),
+                                     ("scaling_utils/analysis/backtest.py", "scaling_utils/analysis/porian.py")),
+    "predictable_backtests_sweep": (sweep_backtests, ("data/experiments/chinchilla_isoflop.csv",),
+                                    ("scaling_utils/analysis/backtest.py", "scaling_utils/analysis/isoflop.py")),
+    "predictable_backtests_kaplan": (kaplan_backtests, ("data/experiments/size.csv", "data/experiments/data.csv"),
+                                     ("scaling_utils/analysis/backtest.py", "scaling_utils/analysis/measured.py")),
+    "predictable_backtests_v3": (v3_backtests, ("data/experiments/predictable_fit.csv", "data/plans/predictable.toml"),
+                                 ("scaling_utils/analysis/backtest.py", *_V3)),
+    "predictable_countings": (v3_countings, ("data/experiments/predictable_fit.csv", "data/plans/predictable.toml"),
+                              ("scaling_utils/analysis/countings.py", *_V3)),
+    "approach2_bias": (bias_on_ladder, (), ("scaling_utils/analysis/bias.py", "scaling_utils/analysis/design.py")),
+}  # fmt: skip
+"""name -> (the function that makes it, its data inputs, the code beside :data:`_FIT` it runs; paths from the root)."""
 
 
 def key(name: str) -> dict:
     """The cache key of a table: sha256 of its inputs and of the code that makes it."""
-    _, inputs = TABLES[name]
+    _, inputs, code = TABLES[name]
     return {"inputs": {p: sha256_file(_ROOT / p) for p in inputs},
-            "code": sha256_bytes(b"".join((_ROOT / p).read_bytes() for p in _CODE))}  # fmt: skip
+            "code": sha256_bytes(b"".join((_ROOT / p).read_bytes() for p in (*_FIT, *code)))}  # fmt: skip
 
 
 def _paths(name: str) -> tuple[Path, Path]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_power_law, isoflop_minima
 
-__all__ = ["Prediction", "point_prediction", "predict_target"]
+__all__ = ["Prediction", "cluster_resample", "point_prediction", "predict_target"]
 
 Profile = Callable[[float], tuple[np.ndarray, np.ndarray]]
 """``profile(C) -> (N, D)``: the sizes a budget would train and their token counts."""
@@ -113,6 +113,26 @@ class Prediction:
         return out
 
 
+def cluster_resample(by_budget: dict[float, pd.DataFrame], rng: np.random.Generator) -> pd.DataFrame | None:
+    """One two-stage cluster resample: budgets with replacement, then each chosen budget's seeds.
+
+    ``by_budget`` maps each budget to its rows (columns ``budget, N, D``, ...). Returns None
+    when fewer than 3 distinct budgets were drawn (the caller counts it as dropped). A budget
+    drawn twice becomes two budgets 0.01% apart, so that its vertex counts twice.
+    """
+    budgets = np.asarray(list(by_budget), dtype=float)
+    chosen = rng.choice(budgets, size=len(budgets), replace=True)
+    if len(set(chosen)) < 3:
+        return None
+    parts = []
+    for j, b in enumerate(chosen):
+        pick = []
+        for _, cell in by_budget[b].groupby(["N", "D"]):  # each point's seeds (a budget's midpoint branches too)
+            pick.append(cell.iloc[rng.integers(0, len(cell), len(cell))])
+        parts.append(pd.concat(pick).assign(budget=b * (1 + 1e-4 * j)))
+    return pd.concat(parts, ignore_index=True)
+
+
 def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None = None, resamples: int = 2000,
                    level: float = 0.8, seed: int = 0, approach3: bool = True) -> Prediction:  # fmt: skip
     """:func:`point_prediction` with a two-stage cluster bootstrap over budgets and a jackknife over budgets."""
@@ -130,19 +150,10 @@ def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None
     rng = np.random.default_rng(seed)
     draws, dropped = [], 0
     for _ in range(resamples):
-        chosen = rng.choice(budgets, size=len(budgets), replace=True)
-        if len(set(chosen)) < 3:
+        sample = cluster_resample(by_budget, rng)
+        if sample is None:
             dropped += 1
             continue
-        parts = []
-        for j, b in enumerate(chosen):
-            g = by_budget[b]
-            pick = []
-            for _, cell in g.groupby(["N", "D"]):  # each point's seeds (a budget's midpoint branches too)
-                pick.append(cell.iloc[rng.integers(0, len(cell), len(cell))])
-            # a budget drawn twice becomes two budgets 0.01% apart, so its vertex counts twice
-            parts.append(pd.concat(pick).assign(budget=b * (1 + 1e-4 * j)))
-        sample = pd.concat(parts, ignore_index=True)
         draws.append(point_prediction(sample, target, profile, approach3=approach3))
     table = pd.DataFrame(draws)
     q = (1 - level) / 2

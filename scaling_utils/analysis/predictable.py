@@ -26,6 +26,7 @@ from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_
 __all__ = [
     "Progress",
     "branch_points",
+    "fitting_points",
     "ladder_profile",
     "load_branch_points",
     "make_prediction",
@@ -294,6 +295,20 @@ def load_branch_points(folder, plan: dict) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["run_id", "N", "D", "C", "loss", "seed", "budget", "at_budget", "epochs"])
     return branch_points(pd.DataFrame(rows), plan)
+
+
+def fitting_points(folder, plan: dict) -> pd.DataFrame:
+    """:func:`branch_points` of the assembled fitting sweep (``<folder>/<sweep>.csv``), as the prediction read them.
+
+    The run files hold more digits than the assembled file; analyses of the finished sweep read
+    the assembled file, so that they see the numbers the committed prediction was made from.
+    """
+    from pathlib import Path
+
+    csv = Path(folder) / f"{plan['fitting']['sweep']}.csv"
+    if not csv.is_file():
+        raise FileNotFoundError(f"{csv} is absent: assemble the fitting sweep first")
+    return branch_points(pd.read_csv(csv), plan)
 
 
 def prediction_view(record: dict, n: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:

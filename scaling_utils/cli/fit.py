@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scaling_utils import fitting
 from scaling_utils._validation import group_budgets
 from scaling_utils.cli.runs import InputError, read_runs
 
@@ -33,6 +32,8 @@ def _budgets(c: pd.Series) -> pd.Series:
 
 
 def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed: int, level: float):
+    from scaling_utils import fitting  # imported when a fit runs: --help and plan stay fast
+
     c = _budgets(finals["C"])
     sizes = finals.assign(B=c).groupby("B")["N"].nunique()
     usable = sizes[sizes >= 3].index
@@ -66,6 +67,8 @@ def _approach2(finals: pd.DataFrame, window: int | None, n_resamples: int, seed:
 
 
 def _approach1(runs: pd.DataFrame, n_resamples: int, seed: int):
+    from scaling_utils import fitting  # imported when a fit runs: --help and plan stay fast
+
     curve = runs["run"] if "run" in runs else runs["N"].astype(str)
     counts = curve.value_counts()
     keep = curve.isin(counts[counts >= 2].index)
@@ -84,6 +87,8 @@ def _approach1(runs: pd.DataFrame, n_resamples: int, seed: int):
 
 
 def _approach3(finals: pd.DataFrame, n_resamples: int, seed: int):
+    from scaling_utils import fitting  # imported when a fit runs: --help and plan stay fast
+
     if len(finals) < 10:
         return None, f"approach 3 fits 5 constants and needs >= 10 runs; this file has {len(finals)}"
     try:

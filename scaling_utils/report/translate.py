@@ -70,6 +70,9 @@ _FIELD = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+_ENGLISH = re.compile(r"[A-Za-z]{2,}(?:\W+[A-Za-z]{2,}){2,}")
+"""Three English words in a row: a sentence, not a name beside Chinese (``Chinchilla 的计数方式``)."""
 
 
 def template(text: str) -> tuple[str, list[str]]:
@@ -92,9 +95,17 @@ def fill(message: str, fields: list[str]) -> str:
 
 
 def is_message(text: str) -> bool:
-    """Whether ``text`` has words to translate (a word of two letters outside math and numbers)."""
-    if not isinstance(text, str) or _CJK.search(text):
+    """Whether ``text`` has words to translate (a word of two letters outside math and numbers).
+
+    Chinese inside an English sentence (the article's own term, quoted) does not make it translated:
+
+    >>> is_message("a big run's loss is predictable (大模型的可预测性)"), is_message("方法 3 (Chinchilla)")
+    (True, False)
+    """
+    if not isinstance(text, str):
         return False
+    if _CJK.search(text):
+        return bool(_ENGLISH.search(_CJK_RUN.sub(" ", _FIELD.sub(" ", text))))
     return bool(_WORD.search(_FIELD.sub(" ", text)))
 
 

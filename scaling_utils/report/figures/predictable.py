@@ -74,13 +74,15 @@ def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
     return fig
 
 
-def prediction(vertices: pd.DataFrame, curves: pd.DataFrame, record: dict) -> Figure:
+def prediction(vertices: pd.DataFrame, curves: pd.DataFrame, record: dict, observed: dict | None = None) -> Figure:
     """The pre-registered prediction, as the GPT-4 report drew its own: the fitting budgets, the laws, the target.
 
     (a) The lowest loss of each fitting budget (approach 2's vertices), the frontier law fitted to
     them and carried to the target budget, and the prediction there with its interval; approach
     3's prediction beside it. (b) The same for the compute-optimal size ``N_opt``.
-    ``vertices`` and ``curves`` come from :func:`scaling_utils.analysis.predictable.prediction_view`.
+    ``vertices`` and ``curves`` come from :func:`scaling_utils.analysis.predictable.prediction_view`;
+    ``observed`` (:func:`~scaling_utils.analysis.verify.observed_target`), once the target runs
+    exist, adds the observed vertex with its seed-bootstrap interval.
     """
     target, fit_hi = record["target_flops"], max(record["budgets"])
     p, iv = record["point"], record["interval"]
@@ -104,6 +106,11 @@ def prediction(vertices: pd.DataFrame, curves: pd.DataFrame, record: dict) -> Fi
                 lo3, hi3 = iv.get(third, (p[third], p[third]))
                 ax.errorbar([target * 1.25], [p[third]], yerr=[[p[third] - lo3], [hi3 - p[third]]], fmt="D", ms=6,
                             color=c[2], capsize=3, label="approach 3")  # fmt: skip
+            if observed is not None:
+                key = "obs_loss" if col == "loss_opt" else "obs_n"
+                v, vlo, vhi = observed[key], observed[f"{key}_lo"], observed[f"{key}_hi"]
+                ax.errorbar([target * 0.8], [v], yerr=[[v - vlo], [vhi - v]], fmt="*", ms=12, color="black",
+                            capsize=3, label="observed at the target")  # fmt: skip
             ax.set_xscale("log")
             if col == "N_opt":
                 ax.set_yscale("log")

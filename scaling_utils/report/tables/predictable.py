@@ -6,7 +6,15 @@ import pandas as pd
 
 from scaling_utils.report.tables.common import BookTable, book_table, comparison_table
 
-__all__ = ["amendments_table", "backtest_table", "bias_table", "comparison", "prediction_table"]
+__all__ = [
+    "amendments_table",
+    "backtest_table",
+    "bias_table",
+    "comparison",
+    "cosine_table",
+    "prediction_table",
+    "t1_table",
+]
 
 # (key in the record, approach, quantity, primary key of the record's "primary" or None)
 _PREDICTED = [
@@ -34,20 +42,65 @@ def amendments_table(plan: dict) -> BookTable:
     return book_table(pd.DataFrame(rows), {"n": "amendment", "text": "what changed, and why"})
 
 
-def backtest_table(porian: pd.DataFrame, sweep: pd.DataFrame) -> BookTable:
-    """Absolute relative error of each law predicting held-out budgets: Porian et al.'s settings, the book's sweep.
+BACKTEST_ORDER = ("approach 1", "approach 2", "frontier E + k C^-gamma", "approach 3", "Kaplan L(N)", "Kaplan L(D)",
+                  "Kaplan L(C_min)")  # fmt: skip
+"""The backtest table's rows: the IsoFLOP laws as the plan ranks them, then Kaplan's."""
 
-    For Porian et al.'s points, the mean and the largest error over the settings where the law could be fitted.
+
+def backtest_table(porian: pd.DataFrame, sweep: pd.DataFrame, v3: pd.DataFrame | None = None,
+                   kaplan: pd.DataFrame | None = None) -> BookTable:  # fmt: skip
+    """Absolute relative error of each law predicting held-out budgets, on four sets of runs.
+
+    For Porian et al.'s points, the mean and the largest error over the settings where the law
+    could be fitted; for the book's corrected IsoFLOP sweep, the mean over its two backtests (4
+    and 5 budgets fitted); the v3 fitting sweep's largest budget predicted from the other four;
+    Kaplan's laws on the size and data sweeps, the last decade held out.
     """
     key = ["law", "predicts"]
     p = porian.groupby(key, sort=False)["abs. rel. error"].agg(["mean", "max", "size"]).reset_index()
-    s = sweep.groupby(key, sort=False)["abs. rel. error"].agg(["mean", "max"]).reset_index()
-    t = p.merge(s, on=key, how="outer", suffixes=("_p", "_s"))
+    t = p.merge(sweep.groupby(key, sort=False)["abs. rel. error"].mean().rename("sweep").reset_index(),
+                on=key, how="outer", sort=False)  # fmt: skip
+    cols = {"law": "law", "predicts": "predicts", "size": "Porian settings", "mean": "Porian: mean",
+            "max": "Porian: largest", "sweep": "IsoFLOP sweep"}  # fmt: skip
+    fmt = {"size": ".0f", "mean": ".1%", "max": ".1%", "sweep": ".1%"}
+    for name, extra, heading in (("v3", v3, "v3 sweep"), ("kaplan", kaplan, "size and data sweeps")):
+        if extra is not None:
+            t = t.merge(extra.groupby(key, sort=False)["abs. rel. error"].mean().rename(name).reset_index(),
+                        on=key, how="outer", sort=False)  # fmt: skip
+            cols[name], fmt[name] = heading, ".1%"
+    order = {law: i for i, law in enumerate(BACKTEST_ORDER)}
+    t = t.sort_values("law", key=lambda s: s.map(lambda x: order.get(x, len(order))), kind="stable")
+    return book_table(t, cols, fmt)
+
+
+_APPROACHES = {"a1": "approach 1", "a2": "approach 2", "a3": "approach 3", "spread": "largest difference (pair)"}
+
+
+def t1_table(countings: pd.DataFrame, level: float = 0.8) -> BookTable:
+    """T1 on the v3 sweep: ``a`` per approach (rows) and counting (columns), interval and jackknife error.
+
+    ``countings`` is :func:`scaling_utils.analysis.countings.countings`' table.
+    """
+    from scaling_utils.analysis.countings import COUNTINGS
+
+    def text(r) -> str:
+        pair = getattr(r, "pair", None)
+        named = f"approach {pair[1]} - {pair[4]}: " if isinstance(pair, str) else ""
+        return f"{named}{r.a:.3f} ({r.lo:.3f} to {r.hi:.3f}), se {r.jackknife_se:.3f}"
+
+    cell = countings.assign(text=[text(r) for r in countings.itertuples()])
+    wide = cell.pivot(index="approach", columns="counting", values="text").reindex(list(_APPROACHES))
+    wide = wide.reset_index().assign(approach=lambda d: d["approach"].map(_APPROACHES))
+    return book_table(wide, {"approach": f"a ({level:.0%} interval), jackknife se", **COUNTINGS})
+
+
+def cosine_table(check: pd.DataFrame) -> BookTable:
+    """The cosine check: each full cosine run beside the cooldown branch of the same size, tokens and seed."""
     return book_table(
-        t,
-        {"law": "law", "predicts": "predicts", "size": "Porian settings", "mean_p": "Porian: mean error",
-         "max_p": "Porian: largest", "mean_s": "book's sweep: mean", "max_s": "book's sweep: largest"},
-        {"size": ".0f", "mean_p": ".1%", "max_p": ".1%", "mean_s": ".1%", "max_s": ".1%"},
+        check,
+        {"budget": "budget (FLOPs)", "N": "parameters (with head)", "seed": "seed", "cosine": "loss, cosine run",
+         "branch": "loss, cooldown branch", "rel": "branch - cosine"},
+        {"budget": ".1e", "N": ",.0f", "seed": ".0f", "cosine": ".3f", "branch": ".3f", "rel": "+.1%"},
     )  # fmt: skip
 
 
@@ -64,9 +117,31 @@ def bias_table(bias: pd.DataFrame) -> BookTable:
     )  # fmt: skip
 
 
-def comparison(summary: dict) -> BookTable:
-    """The chapter's closing table, from :meth:`scaling_utils.analysis.predictable.Progress.summary`."""
+def comparison(summary: dict, t1: pd.DataFrame | None = None, cosine: dict | None = None) -> BookTable:
+    """The chapter's closing table, from :meth:`scaling_utils.analysis.predictable.Progress.summary`.
+
+    With ``t1`` (:func:`scaling_utils.analysis.countings.countings`) a row for T1 on the v3 sweep
+    beside Hoffmann et al.'s Table 2; with ``cosine`` (:func:`~scaling_utils.analysis.verify.cosine_summary`)
+    a row for the cooldown branches against matched cosine runs.
+    """
+    from scaling_utils.laws.chinchilla import PUBLISHED_T1
+
     ratio = f"{summary['target_ratio']:.0f}x the largest fitted budget"
+    extra = []
+    if t1 is not None:
+        a = t1.set_index(["counting", "approach"])["a"]
+        paper = ", ".join(f"{p.a:.2f}" for p in PUBLISHED_T1[:3])
+        extra.append((
+            "T1: N_opt ∝ C^a, approaches 1-3 (Chinchilla counting)", f"a = {paper}",
+            f"a = {a[('total', 'a1')]:.2f}, {a[('total', 'a2')]:.2f}, {a[('total', 'a3')]:.2f} "
+            f"(with the head: {a[('head', 'a1')]:.2f}, {a[('head', 'a2')]:.2f}, {a[('head', 'a3')]:.2f})",
+            f"approach 2 {a[('total', 'a2')] - PUBLISHED_T1[1].a:+.2f}, approach 3 "
+            f"{a[('total', 'a3')] - PUBLISHED_T1[2].a:+.2f} from the paper's"))  # fmt: skip
+    if cosine is not None:
+        extra.append((
+            "a cooldown branch stands for a full run (Hägele et al. 2024)", "(not in article)",
+            f"branches {cosine['cos_below_pct'] / 100:.1%} below matched cosine runs",
+            "the branches' laws describe cooldown training"))  # fmt: skip
     return comparison_table([
         ("a big run's loss is predictable from small ones (大模型的可预测性)",
          "shown by others (the GPT-4 report: 1,000-10,000x less compute)",
@@ -78,6 +153,7 @@ def comparison(summary: dict) -> BookTable:
         ("the best batch grows with compute (DeepSeek: exponent 0.327)", "(not in article)",
          f"exponent {summary['batch_exp']:.2f} ({summary['batch_exp_lo']:.2f} to {summary['batch_exp_hi']:.2f})",
          "the same, within the interval"),
+        *extra,
     ])  # fmt: skip
 
 

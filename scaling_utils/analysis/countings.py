@@ -13,7 +13,7 @@ it is charged; the runs and their clusters (the budgets they were designed at) s
 
 In the plan's own counting the compute is the nominal budget, so the exponents equal those of the
 committed prediction exactly (tested). Intervals resample whole budgets, then seeds within them
-(:func:`~scaling_utils.analysis.predict.cluster_resample`); a leave-one-budget-out jackknife gives
+(:func:`~scaling_utils.analysis.predict.cluster_draws`); a leave-one-budget-out jackknife gives
 standard errors beside them.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scaling_utils.analysis.predict import cluster_resample
+from scaling_utils.analysis.predict import cluster_draws
 from scaling_utils.fitting import fit_chinchilla, fit_power_law, isoflop_minima
 
 __all__ = ["COUNTINGS", "counted", "countings", "exponents"]
@@ -120,16 +120,7 @@ def countings(points: pd.DataFrame, *, resamples: int = 1000, level: float = 0.8
         return out
 
     point = all_countings(points)
-    rng = np.random.default_rng(seed)
-    by_budget = {b: points[points["budget"] == b] for b in budgets}
-    draws, dropped = [], 0
-    for _ in range(resamples):
-        sample = cluster_resample(by_budget, rng)
-        if sample is None:
-            dropped += 1
-            continue
-        draws.append(all_countings(sample))
-    table = pd.DataFrame(draws)
+    table, dropped = cluster_draws(points, all_countings, resamples, seed)
     jack = pd.DataFrame([all_countings(points[points["budget"] != b]) for b in budgets])
     n, q = len(budgets), (1 - level) / 2
     rows = []
@@ -141,7 +132,7 @@ def countings(points: pd.DataFrame, *, resamples: int = 1000, level: float = 0.8
             "counting": counting, "approach": approach, "a": value,
             "lo": float(col.quantile(q)), "hi": float(col.quantile(1 - q)),
             "jackknife_se": _jackknife_se(jack[(counting, approach)], n),
-            "resamples": len(draws), "dropped": dropped, "failed": int(col.isna().sum()),
+            "resamples": len(table), "dropped": dropped, "failed": int(col.isna().sum()),
         })  # fmt: skip
     for counting in COUNTINGS:
         # the pair of approaches furthest apart at the point estimate, then that signed difference in every
@@ -152,7 +143,7 @@ def countings(points: pd.DataFrame, *, resamples: int = 1000, level: float = 0.8
         rows.append({
             "counting": counting, "approach": "spread", "a": sign * point[(counting, f"{i}-{j}")],
             "lo": float(col.quantile(q)), "hi": float(col.quantile(1 - q)), "jackknife_se": _jackknife_se(jk, n),
-            "resamples": len(draws), "dropped": dropped, "failed": int(col.isna().sum()),
+            "resamples": len(table), "dropped": dropped, "failed": int(col.isna().sum()),
             "pair": f"{i}-{j}" if sign > 0 else f"{j}-{i}",
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from scaling_utils.fitting import fit_chinchilla, fit_power_law, fit_saturating_power_law, isoflop_minima
 
-__all__ = ["Prediction", "cluster_resample", "point_prediction", "predict_target"]
+__all__ = ["Prediction", "cluster_draws", "cluster_resample", "point_prediction", "predict_target"]
 
 Profile = Callable[[float], tuple[np.ndarray, np.ndarray]]
 """``profile(C) -> (N, D)``: the sizes a budget would train and their token counts."""
@@ -133,6 +133,25 @@ def cluster_resample(by_budget: dict[float, pd.DataFrame], rng: np.random.Genera
     return pd.concat(parts, ignore_index=True)
 
 
+def cluster_draws(runs: pd.DataFrame, statistic: Callable[[pd.DataFrame], dict], resamples: int,
+                  seed: int) -> tuple[pd.DataFrame, int]:  # fmt: skip
+    """``statistic`` on ``resamples`` two-stage cluster resamples of ``runs`` (:func:`cluster_resample`).
+
+    Returns one row per kept resample and the number dropped (fewer than 3 distinct budgets).
+    """
+    budgets = np.sort(runs["budget"].unique())
+    by_budget = {b: runs[runs["budget"] == b] for b in budgets}
+    rng = np.random.default_rng(seed)
+    draws, dropped = [], 0
+    for _ in range(resamples):
+        sample = cluster_resample(by_budget, rng)
+        if sample is None:
+            dropped += 1
+            continue
+        draws.append(statistic(sample))
+    return pd.DataFrame(draws), dropped
+
+
 def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None = None, resamples: int = 2000,
                    level: float = 0.8, seed: int = 0, approach3: bool = True) -> Prediction:  # fmt: skip
     """:func:`point_prediction` with a two-stage cluster bootstrap over budgets and a jackknife over budgets."""
@@ -146,16 +165,9 @@ def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None
         raise ValueError(f"level must be in (0, 1) and resamples >= 10, got {level!r} and {resamples!r}")
     point = point_prediction(runs, target, profile, approach3=approach3)
     keys = [k for k in point if k != "n_budgets"]
-    by_budget = {b: runs[runs["budget"] == b] for b in budgets}
-    rng = np.random.default_rng(seed)
-    draws, dropped = [], 0
-    for _ in range(resamples):
-        sample = cluster_resample(by_budget, rng)
-        if sample is None:
-            dropped += 1
-            continue
-        draws.append(point_prediction(sample, target, profile, approach3=approach3))
-    table = pd.DataFrame(draws)
+    table, dropped = cluster_draws(
+        runs, lambda sample: point_prediction(sample, target, profile, approach3=approach3), resamples, seed
+    )
     q = (1 - level) / 2
     interval = {k: (float(table[k].quantile(q)), float(table[k].quantile(1 - q))) for k in keys
                 if table[k].notna().sum() >= 10}  # fmt: skip
@@ -166,4 +178,4 @@ def predict_target(runs: pd.DataFrame, target: float, *, profile: Profile | None
     se = {
         k: float(np.sqrt((n - 1) / n * ((jack[k] - jack[k].mean()) ** 2).sum())) for k in keys if jack[k].notna().all()
     }
-    return Prediction(target, point, interval, se, len(draws), dropped, tuple(float(b) for b in budgets))
+    return Prediction(target, point, interval, se, len(table), dropped, tuple(float(b) for b in budgets))

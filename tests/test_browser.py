@@ -101,12 +101,31 @@ LAYOUT = r"""
 """
 
 
+_MEASURED: dict[tuple[str, int], tuple[list[str], float]] = {}
+"""(layout problems, page height in px) by (url, width), for the page open now: each page is loaded
+once per width, and the layout and length tests read what its first load measured."""
+
+
+def _measure(browser, url: str, width: int) -> list[str]:
+    """Record the layout problems and height of the page open at ``url`` (loaded, CHECK_PAGE run)."""
+    problems = browser.evaluate(f"({LAYOUT})({'true' if width < 600 else 'false'})")
+    _MEASURED[url, width] = problems, browser.evaluate("document.documentElement.scrollHeight")
+    return problems
+
+
 def layout_problems(browser, url: str, width: int) -> list[str]:
     """Open ``url`` at ``width`` px and return what breaks the layout rules (empty: none)."""
     browser.set_width(width)
     browser.open(url)
     browser.evaluate(CHECK_PAGE)  # math typeset and images decoded, so sizes are final
-    return browser.evaluate(f"({LAYOUT})({'true' if width < 600 else 'false'})")
+    return _measure(browser, url, width)
+
+
+def measured(browser, url: str, width: int) -> tuple[list[str], float]:
+    """The page's layout problems and height at ``width`` px, from its earlier load (loaded now if none)."""
+    if (url, width) not in _MEASURED:
+        layout_problems(browser, url, width)
+    return _MEASURED[url, width]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -139,9 +158,11 @@ def server(built_book):
 
 
 def test_every_page_in_a_real_browser(built_book, server, browser):
+    """Every page loads, offline, with its math and images; a screenshot of each at 1400 px is kept."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = sorted(p.relative_to(built_book).as_posix() for p in book_pages(built_book))
     assert len(pages) >= 10
+    browser.set_width(1400)
     problems = []
     math_pages = 0
     for page in pages:
@@ -165,7 +186,9 @@ def test_every_page_in_a_real_browser(built_book, server, browser):
         if result["broken_images"]:
             problems.append(f"{page}: images that did not load: {result['broken_images']}")
         math_pages += result["math"] > 0
+        _measure(browser, f"{server}/{page}", 1400)  # read by the layout and length tests at 1400 px
         browser.screenshot(SCREENSHOTS / (page.replace("/", "__").removesuffix(".html") + ".png"))
+    browser.set_width(1280)
     assert problems == []
     assert math_pages >= 3  # the chapters do have math, so the check above checked something
 
@@ -193,9 +216,7 @@ def test_layout_of_every_page(built_book, server, browser, width):
     for page in pages:
         if 'http-equiv="Refresh"' in (built_book / page).read_text("utf-8"):
             continue
-        problems += [f"{page} at {width} px: {p}" for p in layout_problems(browser, f"{server}/{page}", width)]
-        if width == 1400:
-            browser.screenshot(SCREENSHOTS / (page.replace("/", "__").removesuffix(".html") + "__1400.png"))
+        problems += [f"{page} at {width} px: {p}" for p in measured(browser, f"{server}/{page}", width)[0]]
     browser.set_width(1280)
     assert problems == [], "\n".join(problems)
 
@@ -259,14 +280,11 @@ MAX_SCREENS = 10
 
 def test_every_chapter_fits_in_ten_screens(built_book, server, browser):
     """At 1400 px, a chapter is at most 10 screens of 900 px; the Provenance page (reference) is exempt, in both editions."""
-    browser.set_width(1400)
     long = {}
     for page in sorted(p.relative_to(built_book).as_posix() for p in book_pages(built_book)):
         if page.endswith("book/provenance.html") or 'http-equiv="Refresh"' in (built_book / page).read_text("utf-8"):
             continue
-        browser.open(f"{server}/{page}")
-        browser.evaluate(CHECK_PAGE)
-        screens = browser.evaluate("document.documentElement.scrollHeight") / SCREEN_PX
+        screens = measured(browser, f"{server}/{page}", 1400)[1] / SCREEN_PX
         if screens > MAX_SCREENS:
             long[page] = round(screens, 1)
     browser.set_width(1280)

@@ -98,6 +98,31 @@ def test_figures_are_drawn_in_each_language(built_book):
     assert differ >= 15 and same == 0, f"{differ} figures redrawn in Chinese, {same} identical"
 
 
+def _touched_edges(png: bytes, width: int = 2) -> list[str]:
+    """The edges of an image where something other than the white background is drawn."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    edges = {"top": a[:width], "bottom": a[-width:], "left": a[:, :width], "right": a[:, -width:]}
+    return [name for name, e in edges.items() if (np.abs(e - 255).sum(axis=-1) > 30).any()]
+
+
+def test_no_figure_is_cut_at_its_edge(built_book):
+    """Figures are saved at their own size (constrained layout, no tight crop): a label or legend too big
+    for it would be cut at the edge, where constrained layout otherwise leaves a white margin."""
+    cut = []
+    for page in _content_pages(built_book):
+        for root in (built_book, built_book / SECOND):
+            for src in re.findall(r'<img[^>]+src="([^"]*_images/[^"]+\.png)"', _main(root / page)):
+                edges = _touched_edges((root / page).parent.joinpath(src).read_bytes())
+                if edges:
+                    cut.append(f"{(root / page).relative_to(built_book)}: {src.rsplit('/', 1)[-1][:12]} {edges}")
+    assert not cut, "figures drawn past their edge:\n" + "\n".join(cut)
+
+
 def test_each_page_links_to_its_twin(built_book):
     for page in _content_pages(built_book):
         for root, twin_root, label in (

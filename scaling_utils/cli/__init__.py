@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from scaling_utils._validation import COMPUTE_COUNTS
-from scaling_utils.cli.fit import fit_runs, plot_fit, print_fit, versions
 from scaling_utils.cli.plan import DATA_CONSTRAINED, LAWS, make_plan, print_plan
 from scaling_utils.cli.runs import InputError, read_runs
 
@@ -180,6 +179,8 @@ def _run(args: argparse.Namespace, out) -> int:
     """Check the outputs, compute, write the files, then print."""
     _check_output(args.json, "--json")
     if args.command == "fit":
+        from scaling_utils.cli.fit import fit_runs, plot_fit, print_fit  # pandas: imported for a fit only
+
         _check_output(args.plot, "--plot", _PLOT_FORMATS)
         result = fit_runs(args)
         if not result["approaches"]:
@@ -189,6 +190,8 @@ def _run(args: argparse.Namespace, out) -> int:
     else:
         public = make_plan(args)
     if args.json:
+        from scaling_utils.cli.fit import versions
+
         public["versions"] = versions()
         args.json.write_text(json.dumps(public, indent=2, sort_keys=True) + "\n")
     if args.command == "fit":

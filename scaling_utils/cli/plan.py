@@ -8,7 +8,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from scaling_utils._validation import PLAUSIBLE
 from scaling_utils.cli.runs import InputError
@@ -238,6 +237,8 @@ def _capped_inference(law: DataConstrainedLaw, target: float, unique: float, d_i
             "repeating them cannot lower the loss that far"
         )
     k = int(np.argmin(values))
+    from scipy.optimize import minimize_scalar  # imported when needed: --help stays fast
+
     res = minimize_scalar(cost, bounds=(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]), method="bounded")
     log_n = float(res.x) if res.fun <= values[k] else float(grid[k])
     return _Capped(math.exp(log_n), tokens(log_n), d_inf)

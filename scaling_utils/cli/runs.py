@@ -6,9 +6,9 @@ import csv
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from scaling_utils._validation import (
     COMPUTE_COUNTS,
@@ -30,6 +30,10 @@ _ALIASES = {
 _WHAT = {"N": "parameters", "D": "training tokens", "C": "compute (FLOPs)", "loss": "loss", "run": "run"}
 
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
 class InputError(ValueError):
     """Bad input to the command line: the message names the file, row or column."""
 
@@ -39,6 +43,8 @@ def _key(name: str) -> str:
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
+    import pandas as pd  # imported when runs are read: --help and plan stay fast
+
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a file of runs")
     if not path.is_file():
@@ -117,6 +123,8 @@ _FLAGS = {
 
 def _numbers(path: Path, df: pd.DataFrame, col: str, unit: str, offset: int) -> np.ndarray:
     """A column as floats; booleans, text, empty cells and non-finite values name the row."""
+    import pandas as pd  # imported when runs are read: --help and plan stay fast
+
     raw = df[col]
     if raw.dtype == bool or raw.dtype == object:
         is_bool = raw.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
@@ -177,6 +185,8 @@ def read_runs(
         A missing file or column, a non-numeric, non-finite or non-positive value (naming
         the row), identical duplicated rows, or fewer than 3 runs.
     """
+    import pandas as pd  # imported when runs are read: --help and plan stay fast
+
     path = Path(path)
     if compute_count not in COMPUTE_COUNTS:
         raise ValueError(f"compute_count must be one of {list(COMPUTE_COUNTS)}, got {compute_count!r}")

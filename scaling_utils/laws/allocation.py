@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from scaling_utils._validation import positive_scalar
 
@@ -125,6 +124,8 @@ def inference_optimal(law: ChinchillaLaw, loss: float, inference_tokens: float) 
         values = cost(grid)
     k = int(np.nanargmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+    from scipy.optimize import minimize_scalar  # imported when needed: the command line's --help stays fast
+
     res = minimize_scalar(
         lambda s: float(cost(np.array([s]))[0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
     )

@@ -159,7 +159,6 @@ def _translated_figure(fig, translate):
     from matplotlib.ticker import FixedFormatter, FuncFormatter
 
     _register_cjk_font()
-    fig.canvas.draw_idle()
     saved_texts = [(t, t.get_text()) for t in fig.findobj(Text)]
     saved_ticks = []  # tick labels come from their formatters at each draw: translate what those return
     for ax in fig.axes:
@@ -280,16 +279,21 @@ def install(shell=None) -> list[str]:  # pragma: no cover - runs in the kernels 
     ``{glue:text}`` reads) each get a twin ``image/x-<lang>-png`` (and so on) holding the
     translated output. Without the environment variable, nothing changes.
     """
+    from IPython import get_ipython
+    from matplotlib_inline.config import InlineBackend
+
+    shell = shell or get_ipython()
+    # Every book figure is laid out by matplotlib's constrained layout, which already fits it to its
+    # size: the inline backend's default bbox_inches="tight" would draw each figure twice more.
+    InlineBackend.instance(parent=shell).print_figure_kwargs = {"bbox_inches": None}
     langs = [x for x in os.environ.get(LANGS_ENV, "").split(",") if x and not x.startswith("en")]
     if not langs:
         return []
     import pandas as pd
-    from IPython import get_ipython
     from IPython.core.formatters import BaseFormatter
     from matplotlib.figure import FigureBase  # not Figure: the inline backend drops every printer of Figure
     from traitlets import ObjectName, Unicode
 
-    shell = shell or get_ipython()
     locale_dir = Path(os.environ.get(LOCALE_ENV, "locale")).resolve()
     record = os.environ.get(STRINGS_ENV)
     _register_cjk_font()

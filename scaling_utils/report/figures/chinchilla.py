@@ -221,7 +221,7 @@ def objective_profile(profile: pd.DataFrame, *, free_E: float, min_loss: float) 
         ax.axvline(free_E, color="k", ls="--", lw=1, label=f"free fit, E = {free_E:.2f}")
         ax.axvline(min_loss, color="C3", ls=":", lw=1.2, label=f"lowest observed loss {min_loss:.2f}")
         ax.set_xlabel("E held fixed (nats/byte)")
-        ax.set_ylabel("Huber objective at the optimum")
+        ax.set_ylabel("Huber objective\nat the optimum")
         ax = axes[1]
         ax.plot(profile["E"], profile["a"], "o-", color="C1")
         ax.axvline(free_E, color="k", ls="--", lw=1)

@@ -11,7 +11,7 @@ from matplotlib.ticker import NullFormatter
 
 from scaling_utils.analysis.measured import KaplanRuns
 from scaling_utils.laws import KAPLAN_2020, KAPLAN_2020_FIGURE1_C_C, KaplanLaw
-from scaling_utils.report.figures.style import book_style, latex_sci, palette, plain_log_y, three_panels
+from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, latex_sci, palette, plain_log_y, three_panels
 
 __all__ = ["kaplan_measured", "kaplan_power_laws", "lr_schedules", "shape_effects"]
 
@@ -163,7 +163,7 @@ def lr_schedules(effects: pd.DataFrame, steps: int = 1000) -> Figure:
 
     colors = dict(zip(effects["label"], sns.color_palette("tab20", len(effects)), strict=True))
     with book_style():
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+        fig, axes = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 4.6), layout="constrained")
         ax = axes[0]
         t = np.arange(steps)
         for _, r in effects.iterrows():
@@ -176,7 +176,7 @@ def lr_schedules(effects: pd.DataFrame, steps: int = 1000) -> Figure:
             )
         ax.set_xlabel("Fraction of training")
         ax.set_ylabel("Learning rate / peak")
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=4, frameon=False)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
         ax = axes[1]
         for _, r in effects.iterrows():
             ax.errorbar(r["lr_sum"], r["loss"], yerr=r["loss_std"], fmt="o", color=colors[r["label"]], capsize=3)

@@ -17,6 +17,7 @@ Run as ``python -m scaling_utils.report.booktools [ROOT]`` (launch notebooks) or
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "setup",
     "show_command",
     "source_date_epoch",
+    "standard_errors",
     "write_launch_notebooks",
     "write_readme_figure",
 ]
@@ -139,6 +141,34 @@ def glue_all(summary, prefix: str = "") -> None:
             glue_figure(prefix + name, value)
         else:
             glue(prefix + name, value, display=False)
+
+
+def standard_errors(z: float) -> str:
+    """A distance of ``z`` standard errors in words, for the prose: its hedge made from the number.
+
+    Rounded to the nearest whole number of standard errors, up to three; below 0.5 it is
+    "less than one standard error" and from 3.5 "more than three standard errors".
+
+    Examples
+    --------
+    >>> standard_errors(1.1), standard_errors(-1.9)
+    ('about one standard error', 'about two standard errors')
+    >>> standard_errors(0.3), standard_errors(4.2)
+    ('less than one standard error', 'more than three standard errors')
+    >>> standard_errors(float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: z must be a finite number of standard errors, got nan
+    """
+    z = abs(float(z))
+    if not math.isfinite(z):
+        raise ValueError(f"z must be a finite number of standard errors, got {z!r}")
+    if z < 0.5:
+        return "less than one standard error"
+    if z >= 3.5:
+        return "more than three standard errors"
+    n = round(z)
+    return f"about {('one', 'two', 'three')[n - 1]} standard error{'s' if n > 1 else ''}"
 
 
 def show_command(work: Path | str, *args) -> None:

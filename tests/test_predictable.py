@@ -227,6 +227,31 @@ def test_the_observed_target_recovers_the_laws_optimum_and_applies_the_plans_cri
         observed_target(_target_points(), record | {"primary": {"loss": "approach9", "n_opt": "approach2"}}, PLAN)
 
 
+def test_the_verdict_table_judges_the_primary_predictions_by_the_plans_criteria():
+    from scaling_utils.report.tables.predictable import verdict_table
+
+    record = {"interval_level": 0.8, "primary": {"loss": "approach2_frontier", "n_opt": "approach2"},
+              "point": {"loss_frontier": 1.50, "loss3": 1.40, "n_opt2": 500_000.0, "n_opt3": 250_000.0},
+              "interval": {"loss_frontier": [1.45, 1.55], "loss3": [1.35, 1.42], "n_opt2": [400_000.0, 600_000.0],
+                           "n_opt3": [200_000.0, 300_000.0]}}  # fmt: skip
+    observed = {"obs_loss": 1.48, "obs_loss_lo": 1.47, "obs_loss_hi": 1.49, "obs_n": 900_000.0,
+                "obs_n_lo": 800_000.0, "obs_n_hi": 1_000_000.0}  # fmt: skip
+    df = verdict_table(record, observed, PLAN).reset_index()
+    rows = {(r["quantity"], r["approach"]): r for r in df.to_dict("records")}
+    frontier = rows["lowest loss", "frontier through approach 2's vertices"]
+    assert frontier["error"] == "-1.3%" and frontier["inside the interval"] == "yes"
+    assert frontier["predicted (80% interval)"] == "1.500 (1.450 to 1.550)"
+    assert frontier["plan's criterion"] == ("met" if 0.0134 <= PLAN["criteria"]["loss_rel_error_max"] else "missed")
+    approach3 = rows["lowest loss", "approach 3"]
+    assert approach3["inside the interval"] == "no" and approach3["plan's criterion"] == "not judged"
+    n2 = rows["N_opt", "approach 2"]  # 900k observed against 500k predicted: a factor 1.8, outside the interval
+    assert n2["error"] == "x1.80" and n2["inside the interval"] == "no"
+    assert n2["observed (80% seed interval)"] == "900,000 (800,000 to 1,000,000)"
+    assert n2["plan's criterion"] == ("met" if 1.8 <= PLAN["criteria"]["n_opt_factor_max"] else "missed")
+    with pytest.raises(ValueError, match=r"observed lacks \['obs_n'"):
+        verdict_table(record, {k: v for k, v in observed.items() if k != "obs_n"}, PLAN)
+
+
 def test_the_cosine_check_pairs_each_cosine_run_with_its_branch_and_names_one_without():
     from scaling_utils.analysis.verify import cosine_check, cosine_summary
 

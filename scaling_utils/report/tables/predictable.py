@@ -14,6 +14,7 @@ __all__ = [
     "cosine_table",
     "prediction_table",
     "t1_table",
+    "verdict_table",
 ]
 
 # (key in the record, approach, quantity, primary key of the record's "primary" or None)
@@ -178,5 +179,57 @@ def prediction_table(record: dict) -> BookTable:
         pd.DataFrame(rows),
         {"quantity": "quantity", "approach": "approach", "point": "prediction", "interval": f"{level} interval",
          "se": "jackknife standard error", "primary": "primary"},
+        index="quantity",
+    )  # fmt: skip
+
+
+def verdict_table(record: dict, observed: dict, plan: dict) -> BookTable:
+    """Each committed prediction of the lowest loss and of N_opt against what the target runs gave.
+
+    ``observed`` is :func:`scaling_utils.analysis.verify.observed_target`. A loss row gives the
+    relative error, an N_opt row the factor between prediction and observation; both say whether
+    the observation fell inside the prediction's interval. Only the primary rows are judged by
+    the plan's criteria (``plan["criteria"]``); the others are shown, not judged.
+
+    Raises
+    ------
+    ValueError
+        When ``observed`` lacks the observed vertex (``obs_loss``, ``obs_n``).
+    """
+    missing = [
+        k for k in ("obs_loss", "obs_n", "obs_loss_lo", "obs_loss_hi", "obs_n_lo", "obs_n_hi") if k not in observed
+    ]
+    if missing:
+        raise ValueError(f"observed lacks {missing}: pass the result of verify.observed_target")
+    crit, level = plan["criteria"], f"{record['interval_level']:.0%}"
+    rows = []
+    for key, approach, quantity, primary in _PREDICTED[:5]:
+        if key not in record["point"]:
+            continue
+        pred = record["point"][key]
+        lo, hi = record["interval"].get(key, (float("nan"), float("nan")))
+        loss = quantity == "lowest loss"
+        obs = observed["obs_loss" if loss else "obs_n"]
+        o_lo, o_hi = (
+            (observed["obs_loss_lo"], observed["obs_loss_hi"]) if loss else (observed["obs_n_lo"], observed["obs_n_hi"])
+        )
+        fmt = (lambda x: f"{x:.3f}") if loss else (lambda x: f"{x:,.0f}")
+        is_primary = primary is not None and record["primary"].get(primary[0]) == primary[1]
+        if loss:
+            error = f"{(obs - pred) / pred:+.1%}"
+            met = lo <= obs <= hi and abs(obs - pred) / pred <= crit["loss_rel_error_max"]
+        else:
+            factor = max(pred / obs, obs / pred)
+            error = f"x{factor:.2f}"
+            met = factor <= crit["n_opt_factor_max"]
+        rows.append({"quantity": quantity, "approach": approach, "predicted": f"{fmt(pred)} ({fmt(lo)} to {fmt(hi)})",
+                     "observed": f"{fmt(obs)} ({fmt(o_lo)} to {fmt(o_hi)})", "error": error,
+                     "inside": "yes" if lo <= obs <= hi else "no",
+                     "verdict": ("met" if met else "missed") if is_primary else "not judged"})  # fmt: skip
+    return book_table(
+        pd.DataFrame(rows),
+        {"quantity": "quantity", "approach": "approach", "predicted": f"predicted ({level} interval)",
+         "observed": f"observed ({level} seed interval)", "error": "error", "inside": "inside the interval",
+         "verdict": "plan's criterion"},
         index="quantity",
     )  # fmt: skip

@@ -7,6 +7,7 @@ killed head, concurrent assembly, re-assembly, a missing corpus) are in
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -172,6 +173,21 @@ def test_the_smoke_wsd_sweep_prints_its_saving_and_loads(tmp_path):
     cool = df[df["phase"] == "cooldown"]
     assert len(cool) == 6 and set(cool["tokens"]) == {25600, 51200, 102400}
     assert (df["epochs"] <= 1).all()
+
+
+def test_a_resumed_runs_file_counts_the_wall_time_of_every_stretch(corpus, tmp_path):
+    from scaling_utils.experiment.executors import run_task
+
+    snap = tmp_path / "snap.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_run(BASE, corpus, snapshot_path=snap, snapshot_every_steps=10, stop_after_steps=35)
+    saved = torch.load(snap, weights_only=False)
+    saved["state"]["wall"] = 1000.0  # as if the first stretch had trained for 1000 s
+    torch.save(saved, snap)
+    out = tmp_path / "run.json"
+    run_task([BASE], [str(out)], f"fixture:{FIXTURE}", "cpu", 1, "test", str(snap), 300.0)
+    record = json.loads(out.read_text())
+    assert 1000.0 < record["wall_s"] < 1100.0  # the first stretch and this one, a few seconds
 
 
 def test_the_runner_sets_aside_a_snapshot_it_cannot_resume_from(corpus, tmp_path):

@@ -216,7 +216,9 @@ def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, exec
 
     A snapshot is written to ``snapshot_file`` every ``snapshot_every_s`` seconds and
     resumed from if present; it is removed once the run files are written. Each run file
-    records the hardware, the wall time, the code commit and the corpus it trained on.
+    records the hardware, the wall time, the code commit and the corpus it trained on. The
+    wall time of a resumed run counts every stretch it trained, not only the last (the rows'
+    ``wall_s`` carry it across snapshots).
     """
     import torch
 
@@ -242,6 +244,7 @@ def run_task(specs, out_files, corpus_spec: str, device: str, threads: int, exec
             list(specs), corpus, device=device, snapshot_path=snap, snapshot_every_s=snapshot_every_s
         )
     wall = time.perf_counter() - t0
+    wall = max([wall, *(rows[-1]["wall_s"] for rows in all_rows if rows)])  # a resumed run: every stretch
     hw = hardware(device, threads)
     train = corpus[specs[0].train_dist]
     for spec, rows, out in zip(specs, all_rows, out_files, strict=True):

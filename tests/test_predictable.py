@@ -235,8 +235,10 @@ def test_the_verdict_table_judges_the_primary_predictions_by_the_plans_criteria(
               "interval": {"loss_frontier": [1.45, 1.55], "loss3": [1.35, 1.42], "n_opt2": [400_000.0, 600_000.0],
                            "n_opt3": [200_000.0, 300_000.0]}}  # fmt: skip
     observed = {"obs_loss": 1.48, "obs_loss_lo": 1.47, "obs_loss_hi": 1.49, "obs_n": 900_000.0,
-                "obs_n_lo": 800_000.0, "obs_n_hi": 1_000_000.0}  # fmt: skip
-    df = verdict_table(record, observed, PLAN).reset_index()
+                "obs_n_lo": 800_000.0, "obs_n_hi": 1_000_000.0,
+                "obs_pass_loss": 0.0134 <= PLAN["criteria"]["loss_rel_error_max"],  # as observed_target judges
+                "obs_pass_n": 1.8 <= PLAN["criteria"]["n_opt_factor_max"]}  # fmt: skip
+    df = verdict_table(record, observed).reset_index()
     rows = {(r["quantity"], r["approach"]): r for r in df.to_dict("records")}
     frontier = rows["lowest loss", "frontier through approach 2's vertices"]
     assert frontier["error"] == "-1.3%" and frontier["inside the interval"] == "yes"
@@ -249,7 +251,7 @@ def test_the_verdict_table_judges_the_primary_predictions_by_the_plans_criteria(
     assert n2["observed (80% seed interval)"] == "900,000 (800,000 to 1,000,000)"
     assert n2["plan's criterion"] == ("met" if 1.8 <= PLAN["criteria"]["n_opt_factor_max"] else "missed")
     with pytest.raises(ValueError, match=r"observed lacks \['obs_n'"):
-        verdict_table(record, {k: v for k, v in observed.items() if k != "obs_n"}, PLAN)
+        verdict_table(record, {k: v for k, v in observed.items() if k != "obs_n"})
 
 
 def test_the_cosine_check_pairs_each_cosine_run_with_its_branch_and_names_one_without():

@@ -183,25 +183,25 @@ def prediction_table(record: dict) -> BookTable:
     )  # fmt: skip
 
 
-def verdict_table(record: dict, observed: dict, plan: dict) -> BookTable:
+def verdict_table(record: dict, observed: dict) -> BookTable:
     """Each committed prediction of the lowest loss and of N_opt against what the target runs gave.
 
     ``observed`` is :func:`scaling_utils.analysis.verify.observed_target`. A loss row gives the
     relative error, an N_opt row the factor between prediction and observation; both say whether
-    the observation fell inside the prediction's interval. Only the primary rows are judged by
-    the plan's criteria (``plan["criteria"]``); the others are shown, not judged.
+    the observation fell inside the prediction's interval. Only the primary rows are judged, by
+    the verdicts ``observed_target`` reached on the plan's criteria (``obs_pass_loss``,
+    ``obs_pass_n``); the others are shown, not judged.
 
     Raises
     ------
     ValueError
         When ``observed`` lacks the observed vertex (``obs_loss``, ``obs_n``).
     """
-    missing = [
-        k for k in ("obs_loss", "obs_n", "obs_loss_lo", "obs_loss_hi", "obs_n_lo", "obs_n_hi") if k not in observed
-    ]
+    keys = ("obs_loss", "obs_n", "obs_loss_lo", "obs_loss_hi", "obs_n_lo", "obs_n_hi", "obs_pass_loss", "obs_pass_n")
+    missing = [k for k in keys if k not in observed]
     if missing:
         raise ValueError(f"observed lacks {missing}: pass the result of verify.observed_target")
-    crit, level = plan["criteria"], f"{record['interval_level']:.0%}"
+    level = f"{record['interval_level']:.0%}"
     rows = []
     for key, approach, quantity, primary in _PREDICTED[:5]:
         if key not in record["point"]:
@@ -215,13 +215,8 @@ def verdict_table(record: dict, observed: dict, plan: dict) -> BookTable:
         )
         fmt = (lambda x: f"{x:.3f}") if loss else (lambda x: f"{x:,.0f}")
         is_primary = primary is not None and record["primary"].get(primary[0]) == primary[1]
-        if loss:
-            error = f"{(obs - pred) / pred:+.1%}"
-            met = lo <= obs <= hi and abs(obs - pred) / pred <= crit["loss_rel_error_max"]
-        else:
-            factor = max(pred / obs, obs / pred)
-            error = f"x{factor:.2f}"
-            met = factor <= crit["n_opt_factor_max"]
+        error = f"{(obs - pred) / pred:+.1%}" if loss else f"x{max(pred / obs, obs / pred):.2f}"
+        met = observed["obs_pass_loss" if loss else "obs_pass_n"]  # observed_target's verdict on the plan's criteria
         rows.append({"quantity": quantity, "approach": approach, "predicted": f"{fmt(pred)} ({fmt(lo)} to {fmt(hi)})",
                      "observed": f"{fmt(obs)} ({fmt(o_lo)} to {fmt(o_hi)})", "error": error,
                      "inside": "yes" if lo <= obs <= hi else "no",

@@ -1,7 +1,7 @@
 """How far the corrected IsoFLOP sweep's exponents can be trusted: seeds, budgets, one budget left out.
 
-:func:`span` gathers, on :func:`~scaling_utils.analysis.isoflop.three_approaches`' result, what
-its lab notes report: the seed-to-seed differences, the same fit on the first five budgets
+:func:`span` gathers, on :func:`~scaling_utils.analysis.isoflop.three_approaches` of the sweep's
+runs, what its lab notes report: the seed-to-seed differences, the same fit on the first five budgets
 (the sweep before its sixth), each budget left out in turn, the local exponents between
 vertices, and the Kaplan-way sweep's point estimates for comparison.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 
 from scaling_utils.analysis.isoflop import ThreeApproaches, three_approaches
 from scaling_utils.analysis.porian import setting
-from scaling_utils.analysis.recount import leave_one_group_out, vertex_slopes
+from scaling_utils.analysis.recount import leave_one_group_out, point_estimates, vertex_slopes
 from scaling_utils.laws import PUBLISHED_T1
 
 __all__ = ["Span", "seed_pairs", "span"]
@@ -88,19 +88,23 @@ class Span:
         return out
 
 
-def span(own: ThreeApproaches, kaplan: dict, *, window: int = 5, n_resamples: int = 1000, seed: int = 0) -> Span:
-    """:class:`Span` of ``own``; ``kaplan`` is the Kaplan-way sweep's ``point_estimates``.
+def span(runs: pd.DataFrame, kaplan_runs: pd.DataFrame, *, window: int = 5, n_resamples: int = 1000,
+         seed: int = 0) -> Span:  # fmt: skip
+    """:class:`Span` of the corrected sweep's ``runs`` against the Kaplan-way sweep's ``kaplan_runs``.
 
-    Refits the three approaches (with their bootstraps) on all budgets but the largest, as the
-    sweep stood before its sixth budget was run.
+    Both are :func:`~scaling_utils.analysis.isoflop.final_runs` tables, read from the committed
+    runs. Fits the three approaches (with their bootstraps) on all budgets and on all but the
+    largest, as the sweep stood before its sixth budget was run, and the Kaplan-way sweep's
+    point estimates. It takes the runs rather than fits made from them, so that a cached span
+    is keyed by committed data alone: a fit's last digits differ from one processor to another.
     """
-    runs = own.runs
-    first5 = runs[runs["group"] < runs["group"].max()]
+    own = three_approaches(runs, window=window, n_resamples=n_resamples, seed=seed)
+    first5 = own.runs[own.runs["group"] < own.runs["group"].max()]
     return Span(
         own=own,
         own5=three_approaches(first5, window=window, n_resamples=n_resamples, seed=seed),
-        loo=leave_one_group_out(runs, window=window),
+        loo=leave_one_group_out(own.runs, window=window),
         slopes=vertex_slopes(own.a2.minima),
-        kaplan=kaplan,
-        pairs=seed_pairs(runs),
+        kaplan=point_estimates(kaplan_runs),
+        pairs=seed_pairs(own.runs),
     )

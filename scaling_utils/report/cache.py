@@ -1,7 +1,9 @@
 """Results that cost seconds, cached by the hash of their inputs and of the code that made them.
 
 A page calls ``cached(fn, *args, **kwargs)`` instead of ``fn(*args, **kwargs)``. The key is the
-sha256 of the function's name, of its arguments (arrays, tables and numbers, encoded exactly)
+sha256 of the function's name, of its arguments (arrays, tables and numbers, encoded exactly;
+never a fitted result, whose last digits vary with the processor, so the same committed data
+give the same key on any machine)
 and of the source of the function's module and of every scaling_utils module it imports,
 transitively (found by reading their imports, inside functions too). A file
 ``data/cache/<function>-<key>.pkl`` with that key is read; otherwise the function runs. So a
@@ -87,9 +89,11 @@ def _encode(value) -> object:
         return {"ndarray": [str(value.dtype), list(value.shape), value.ravel().tolist()]}
     if isinstance(value, pd.Series):
         return {"Series": value.to_frame().to_csv(index=True, float_format="%r")}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a result passed on (its fields, in full)
-        fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"dataclass": f"{type(value).__module__}.{type(value).__qualname__}", "fields": fields}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        raise TypeError(
+            f"cached() does not key a result ({type(value).__name__}): a fit's last digits differ from one "
+            "processor to another, so its key would too; pass the data it was fitted to"
+        )
     if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
@@ -98,10 +102,7 @@ def _encode(value) -> object:
         return repr(float(value))
     if isinstance(value, (np.integer, int, bool, str)) or value is None:
         return value.item() if isinstance(value, np.generic) else value
-    raise TypeError(
-        f"cached() cannot key an argument of type {type(value).__name__}; "
-        "pass arrays, tables, numbers or dataclasses of them"
-    )
+    raise TypeError(f"cached() cannot key an argument of type {type(value).__name__}; pass arrays, tables or numbers")
 
 
 def cache_key(fn, args: tuple, kwargs: dict) -> str:

@@ -272,6 +272,28 @@ def _cjk_font_file(root: Path) -> Path | None:
     return out
 
 
+def _laid_out_once(print_png):
+    """``print_png`` with one constrained layout before the drawing and nothing drawn twice.
+
+    matplotlib's ``print_figure`` runs a figure's layout engine inside a first, unseen drawing of
+    the whole figure, then draws it again to the file. The layout alone is what that drawing is
+    for; run it, then print with the engine set aside (and put back after).
+    """
+
+    def printer(fig, *args, **kwargs):
+        engine = fig.get_layout_engine()
+        if engine is None or not fig.axes:
+            return print_png(fig, *args, **kwargs)
+        engine.execute(fig)
+        fig.set_layout_engine(None)
+        try:
+            return print_png(fig, *args, **kwargs)
+        finally:
+            fig.set_layout_engine(engine)
+
+    return printer
+
+
 def install(shell=None) -> list[str]:  # pragma: no cover - runs in the kernels of every edition build
     """Add a display format per language of :data:`LANGS_ENV` to IPython; return those languages.
 
@@ -286,6 +308,19 @@ def install(shell=None) -> list[str]:  # pragma: no cover - runs in the kernels 
     # Every book figure is laid out by matplotlib's constrained layout, which already fits it to its
     # size: the inline backend's default bbox_inches="tight" would draw each figure twice more.
     InlineBackend.instance(parent=shell).print_figure_kwargs = {"bbox_inches": None}
+    # The inline backend displays each new figure after its cell (its own post-execute hook). pyplot's
+    # post-execute hook would first draw every stale figure once more, to a canvas nobody sees: resolve
+    # the backend now (that is when pyplot installs its hook) and take that hook out.
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    plt.switch_backend(matplotlib.get_backend())
+    plt.uninstall_repl_displayhook()
+    from matplotlib.figure import Figure
+
+    png_formatter = shell.display_formatter.formatters["image/png"]
+    if Figure in png_formatter.type_printers:
+        png_formatter.for_type(Figure, _laid_out_once(png_formatter.type_printers[Figure]))
     langs = [x for x in os.environ.get(LANGS_ENV, "").split(",") if x and not x.startswith("en")]
     if not langs:
         return []

@@ -268,3 +268,29 @@ def test_the_cosine_check_pairs_each_cosine_run_with_its_branch_and_names_one_wi
     assert s["cos_below_pct"] == pytest.approx(100 * (1 - 1 / 1.02)) and s["cos_branch_lower_runs"] == 2
     with pytest.raises(ValueError, match=r"cosine run c0: no branch of shape L\d+-d\d+, seed \d+ within 2% of"):
         cosine_check(cosine.assign(tokens=cosine["tokens"] * 1.5), pts, PLAN)
+
+
+def test_the_target_profile_is_the_parabola_whose_vertex_observed_target_reports():
+    import matplotlib.pyplot as plt
+
+    from scaling_utils.analysis.verify import observed_target, target_curve
+    from scaling_utils.report.figures.predictable import target_profile
+
+    points = _target_points(noise=0.002)
+    target = PLAN["target"]["budget"]
+    n_true, _ = LAW.compute_optimal(target)
+    record = {"interval_level": 0.8, "primary": {"loss": "approach2_frontier", "n_opt": "approach2"},
+              "point": {"loss_frontier": 3.0, "n_opt2": n_true, "loss3": 3.1, "n_opt3": n_true / 2},
+              "interval": {"loss_frontier": [2.9, 3.2], "n_opt2": [n_true / 1.3, n_true * 1.3]}}  # fmt: skip
+    obs = observed_target(points, record, PLAN, resamples=20)
+    means, curve = target_curve(points, PLAN, n_grid=2001)
+    assert list(means["n_seeds"]) == [1, 1, 2, 1, 1]
+    # the curve's lowest point on a fine grid is observed_target's vertex (grid step 0.04% in ln N)
+    assert curve.loc[curve["loss"].idxmin(), "N"] == pytest.approx(obs["obs_n"], rel=2e-3)
+    assert curve["loss"].min() == pytest.approx(obs["obs_loss"], rel=1e-6)
+    fig = target_profile(points, means, curve, record, obs)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "observed vertex (seed bootstrap)" in labels and "approach 3's prediction" in labels
+    plt.close(fig)
+    with pytest.raises(ValueError, match="at least 3 sizes, got 2"):
+        target_curve(points[points["N"] <= points["N"].median()].iloc[:3].iloc[[0, 1, 1]], PLAN)

@@ -21,6 +21,7 @@ __all__ = [
     "cosine_summary",
     "observed_target",
     "t1_summary",
+    "target_curve",
     "target_points",
 ]
 
@@ -126,6 +127,29 @@ def target_points(df: pd.DataFrame, plan: dict) -> pd.DataFrame:
     """:func:`branch_points` of the target sweep's rows: each size's branch at the target budget."""
     at_target = {**plan, "fitting": {**plan["fitting"], "budgets": [float(plan["target"]["budget"])]}}
     return branch_points(df, at_target)
+
+
+def target_curve(points: pd.DataFrame, plan: dict, n_grid: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The target budget's IsoFLOP profile: each size's seed mean, and the parabola through them.
+
+    The same parabola in ``ln N`` as :func:`observed_target`'s vertex (every target size, seed
+    means). Returns ``(means, curve)``: ``means`` has ``N, loss, n_seeds``; ``curve`` has ``N,
+    loss`` on ``n_grid`` sizes spanning those trained.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 sizes at the target.
+    """
+    at = points[points["at_budget"]]
+    if at["N"].nunique() < 3:
+        raise ValueError(f"the target's profile needs at least 3 sizes, got {at['N'].nunique()}")
+    means = at.groupby("N", as_index=False).agg(loss=("loss", "mean"), n_seeds=("loss", "size"))
+    target = float(plan["target"]["budget"])
+    v = isoflop_minima(means["N"], np.full(len(means), target), means["loss"], window=len(means)).iloc[0]
+    ln = np.linspace(np.log(means["N"].min()), np.log(means["N"].max()), n_grid)
+    curve = pd.DataFrame({"N": np.exp(ln), "loss": v["p0"] + v["p1"] * ln + v["p2"] * ln**2})
+    return means, curve
 
 
 def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples: int = 2000,

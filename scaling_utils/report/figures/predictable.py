@@ -13,7 +13,7 @@ from matplotlib.ticker import NullFormatter
 
 from scaling_utils.report.figures.style import MAX_WIDTH_IN, book_style, latex_sci, palette
 
-__all__ = ["fitting_progress", "hp_grid", "prediction"]
+__all__ = ["fitting_progress", "hp_grid", "prediction", "target_profile"]
 
 
 def hp_grid(points: pd.DataFrame, optima: Sequence[dict]) -> Figure:
@@ -118,4 +118,38 @@ def prediction(vertices: pd.DataFrame, curves: pd.DataFrame, record: dict, obser
             ax.set_xlabel("compute C (FLOPs)")
             ax.set_ylabel(ylabel)
         axes[0].legend(loc="upper right", fontsize=10)
+    return fig
+
+
+def target_profile(points: pd.DataFrame, means: pd.DataFrame, curve: pd.DataFrame, record: dict,
+                   observed: dict) -> Figure:  # fmt: skip
+    """The target budget's runs against the committed prediction: loss against N.
+
+    Every target run (one marker per seed), the parabola through the seed means and its vertex
+    (``observed``, :func:`~scaling_utils.analysis.verify.observed_target`, with its seed-bootstrap
+    interval); the primary prediction as bands (its 80% interval of the lowest loss across, of
+    ``N_opt`` down) with its point; approach 3's prediction beside it. ``means`` and ``curve``
+    come from :func:`~scaling_utils.analysis.verify.target_curve`.
+    """
+    p, iv = record["point"], record["interval"]
+    c = palette(3)
+    with book_style():
+        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.4), layout="constrained")
+        (lo, hi), (nlo, nhi) = iv["loss_frontier"], iv["n_opt2"]
+        ax.axhspan(lo, hi, color=c[1], alpha=0.15, lw=0, label="predicted lowest loss (80% interval)")
+        ax.axvspan(nlo, nhi, color=c[1], alpha=0.15, lw=0, hatch="//", label="predicted $N_{opt}$ (80% interval)")
+        ax.plot([p["n_opt2"]], [p["loss_frontier"]], "s", ms=8, color=c[1], label="prediction")
+        if "loss3" in p and "n_opt3" in p:
+            ax.plot([p["n_opt3"]], [p["loss3"]], "D", ms=6, color=c[2], label="approach 3's prediction")
+        at = points[points["at_budget"]]
+        ax.scatter(at["N"], at["loss"], s=22, color=c[0], alpha=0.7, zorder=3, label="target runs (each seed)")
+        ax.plot(curve["N"], curve["loss"], color=c[0], label="parabola through the seed means")
+        v, vlo, vhi = observed["obs_loss"], observed["obs_loss_lo"], observed["obs_loss_hi"]
+        n, n_lo, n_hi = observed["obs_n"], observed["obs_n_lo"], observed["obs_n_hi"]
+        ax.errorbar([n], [v], xerr=[[n - n_lo], [n_hi - n]], yerr=[[v - vlo], [vhi - v]], fmt="*", ms=13,
+                    color="black", capsize=3, zorder=4, label="observed vertex (seed bootstrap)")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters N (with the output head)")
+        ax.set_ylabel("loss after the cooldown (nats per byte)")
+        ax.legend(loc="upper center", fontsize=9, ncols=2)
     return fig

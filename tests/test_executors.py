@@ -133,3 +133,26 @@ def test_bad_executor_settings_name_the_setting(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "submitit", None)  # as if the [cluster] extra were not installed
     with pytest.raises(ExecutorError, match=r"pip install -e '\.\[cluster\]'"), open(os.devnull, "w") as devnull:
         run_sweep(SMOKE, tmp_path, CORPUS, executor="slurm", log=devnull)
+
+
+def test_a_run_says_dirty_only_when_code_differs_not_when_a_sweep_log_grows(tmp_path):
+    import subprocess
+
+    from scaling_utils.experiment.executors import _commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "data" / "experiments").mkdir(parents=True)
+    (tmp_path / "data" / "experiments" / "sweep.log").write_text("started\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+    head = _commit(tmp_path)
+    assert len(head) == 40 and not head.endswith("+dirty")
+    with (tmp_path / "data" / "experiments" / "sweep.log").open("a") as f:
+        f.write("1/6 runs\n")  # the sweep appending to its own committed log
+    assert _commit(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert _commit(tmp_path) == head + "+dirty"

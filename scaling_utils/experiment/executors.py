@@ -277,17 +277,22 @@ def _sha(data: bytes) -> str:
     return _SHA[key]
 
 
-def _commit() -> str:
-    """The checkout's commit, with ``+dirty`` when tracked files differ from it."""
+def _commit(where: Path | None = None) -> str:
+    """The commit of the checkout holding ``where`` (this package), ``+dirty`` when tracked files differ from it.
+
+    The sweeps' own outputs under ``data/experiments`` (their logs, appended to while they run)
+    do not count: a run trained by committed code says so.
+    """
     import subprocess
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()  # fmt: skip
+                              cwd=where or Path(__file__).parent, timeout=10).stdout.strip()  # fmt: skip
 
     try:
         head = git("rev-parse", "HEAD")
-        return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)data/experiments")
+        return head + ("+dirty" if changed else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -143,7 +143,11 @@ def test_the_prediction_table_and_figure_show_the_record_as_committed():
 
 
 def test_the_committed_prediction_is_reproduced_from_the_committed_runs():
-    """The point prediction recomputed from the assembled fitting sweep equals the committed record, digit for digit.
+    """The point prediction recomputed from the assembled fitting sweep equals the committed record.
+
+    To 1e-9 relative, not digit for digit: the record was written on an Intel machine, and a fit's
+    last digits differ with the processor (seen: 1e-11 relative on AMD, in approach 3 and the
+    frontier); the book quotes these to three or four significant figures.
 
     And T1's exponents in the plan's counting (analysis.countings) are those of the record: the
     countings table starts from the same numbers as the prediction.
@@ -155,8 +159,9 @@ def test_the_committed_prediction_is_reproduced_from_the_committed_runs():
     record = json.loads((ROOT / PLAN["target"]["prediction_file"]).read_text())
     pts = fitting_points(ROOT / "data" / "experiments", PLAN)
     point = point_prediction(pts, PLAN["target"]["budget"], ladder_profile)
-    assert {k: point[k] for k in record["point"]} == record["point"]
-    assert exponents(counted(pts, "head")) == {k: record["point"][k] for k in ("a1", "a2", "a3")}
+    assert {k: point[k] for k in record["point"]} == pytest.approx(record["point"], rel=1e-9)
+    assert exponents(counted(pts, "head")) == pytest.approx({k: record["point"][k] for k in ("a1", "a2", "a3")},
+                                                            rel=1e-9)  # fmt: skip
 
 
 def test_countings_recount_n_and_compute_and_name_bad_requests():

@@ -129,6 +129,11 @@ def target_points(df: pd.DataFrame, plan: dict) -> pd.DataFrame:
     return branch_points(df, at_target)
 
 
+def _parabola(means: pd.DataFrame, target: float) -> pd.Series:
+    """The plan's parabola in ``ln N`` through every size's seed mean at the target (isoflop_minima's row)."""
+    return isoflop_minima(means["N"], np.full(len(means), target), means["loss"], window=len(means)).iloc[0]
+
+
 def target_curve(points: pd.DataFrame, plan: dict, n_grid: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The target budget's IsoFLOP profile: each size's seed mean, and the parabola through them.
 
@@ -145,8 +150,7 @@ def target_curve(points: pd.DataFrame, plan: dict, n_grid: int = 60) -> tuple[pd
     if at["N"].nunique() < 3:
         raise ValueError(f"the target's profile needs at least 3 sizes, got {at['N'].nunique()}")
     means = at.groupby("N", as_index=False).agg(loss=("loss", "mean"), n_seeds=("loss", "size"))
-    target = float(plan["target"]["budget"])
-    v = isoflop_minima(means["N"], np.full(len(means), target), means["loss"], window=len(means)).iloc[0]
+    v = _parabola(means, float(plan["target"]["budget"]))
     ln = np.linspace(np.log(means["N"].min()), np.log(means["N"].max()), n_grid)
     curve = pd.DataFrame({"N": np.exp(ln), "loss": v["p0"] + v["p1"] * ln + v["p2"] * ln**2})
     return means, curve
@@ -174,8 +178,7 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
         raise ValueError(f"the observed vertex needs at least 3 sizes at the target, got {at['N'].nunique()}")
 
     def vertex(p: pd.DataFrame) -> tuple[float, float, bool]:
-        m = p.groupby("N", as_index=False)["loss"].mean()
-        v = isoflop_minima(m["N"], np.full(len(m), target), m["loss"], window=len(m)).iloc[0]
+        v = _parabola(p.groupby("N", as_index=False)["loss"].mean(), target)
         return float(v["N_opt"]), float(v["loss_opt"]), bool(v["at_edge"])
 
     n_obs, loss_obs, edge = vertex(at)

@@ -182,9 +182,10 @@ def show_command(work: Path | str, *args) -> None:
 
     cmd = [sys.executable, "-m", "scaling_utils", *map(str, args)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
-    print("$ scaling-book " + " ".join(map(str, args)))
-    print(res.stdout + res.stderr, end="")
-    print(f"(exit status {res.returncode})")
+    # One write, flushed: three prints reached the notebook as one, two or three stream outputs as the
+    # kernel's timing fell, and the page's .ipynb download differed between two builds.
+    text = f"$ scaling-book {' '.join(map(str, args))}\n{res.stdout}{res.stderr}(exit status {res.returncode})\n"
+    print(text, end="", flush=True)
 
 
 def notebook_pages(root: Path | str = ".") -> list[Path]:

@@ -78,15 +78,23 @@ def cosine_summary(check: pd.DataFrame) -> dict[str, float]:
     }  # fmt: skip
 
 
-def backtest_summary(v3: pd.DataFrame, kaplan: pd.DataFrame) -> dict[str, float]:
+def backtest_summary(v3: pd.DataFrame, kaplan: pd.DataFrame, porian: pd.DataFrame | None = None) -> dict[str, float]:
     """The chapter's backtest numbers, in percent: the v3 sweep's largest budget and Kaplan's laws' last decade.
 
     ``v3`` is :func:`~scaling_utils.analysis.backtest.backtest_v3`'s table, ``kaplan``
-    :func:`~scaling_utils.analysis.backtest.backtest_kaplan`'s.
+    :func:`~scaling_utils.analysis.backtest.backtest_kaplan`'s; with ``porian`` (the table of
+    Porian et al.'s settings) also the mean over its settings (``bt_porian_*``).
     """
     bt = v3.set_index(["law", "predicts"])["abs. rel. error"]
     kb = kaplan.set_index("law")["abs. rel. error"]
-    return {
+    out = {}
+    if porian is not None:
+        pm = porian.groupby(["law", "predicts"])["abs. rel. error"].mean()
+        out = {"bt_porian_frontier": float(100 * pm[("frontier E + k C^-gamma", "lowest loss")]),
+               "bt_porian_loss3": float(100 * pm[("approach 3", "lowest loss")]),
+               "bt_porian_n2": float(100 * pm[("approach 2", "N_opt")]),
+               "bt_porian_n3": float(100 * pm[("approach 3", "N_opt")])}  # fmt: skip
+    return out | {
         "bt_v3_frontier": float(100 * bt[("frontier E + k C^-gamma", "lowest loss")]),
         "bt_v3_n2": float(100 * bt[("approach 2", "N_opt")]),
         "bt_v3_n3": float(100 * bt[("approach 3", "N_opt")]),
@@ -166,6 +174,8 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
     primary prediction's interval and within ``loss_rel_error_max`` of it; the observed ``N_opt``
     within a factor ``n_opt_factor_max`` of the predicted one. The loss error is also given in
     units of the interval: the error over the interval's half-width on the side it falls.
+    ``obs_sizes_seeded`` counts the sizes with two seeds or more (the only ones the bootstrap
+    varies) and ``obs_seed_spread`` is the largest difference between seeds of one size.
 
     Raises
     ------
@@ -210,6 +220,9 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
         "obs_n_factor": max(pred_n / n_obs, n_obs / pred_n),
         "obs_loss3_err": (loss_obs - p["loss3"]) / p["loss3"] if "loss3" in p else float("nan"),
         "obs_n3_factor": max(p["n_opt3"] / n_obs, n_obs / p["n_opt3"]) if "n_opt3" in p else float("nan"),
+        "obs_sizes_seeded": int(sum(len(g) >= 2 for g in cells)),
+        "obs_seed_spread": max((float(g["loss"].max() - g["loss"].min()) for g in cells if len(g) >= 2),
+                               default=float("nan")),
     }  # fmt: skip
     out["obs_pass_loss"] = bool(out["obs_loss_inside"]) and abs(out["obs_loss_err"]) <= crit["loss_rel_error_max"]
     out["obs_pass_n"] = out["obs_n_factor"] <= crit["n_opt_factor_max"]

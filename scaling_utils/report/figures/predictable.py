@@ -56,7 +56,7 @@ def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
     Lines join the seed means at each budget.
     """
     with book_style():
-        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.0), layout="constrained")
         colours = dict(zip(budgets, palette(len(budgets)), strict=True))
         for b in budgets:
             sub = points[points["budget"] == b]
@@ -69,7 +69,7 @@ def fitting_progress(points: pd.DataFrame, budgets: Sequence[float]) -> Figure:
             ax.plot(mean.index, mean.to_numpy(), color=colours[b], label=f"${latex_sci(b)}$")
         ax.set_xscale("log")
         ax.set_xlabel("parameters N (with the output head)")
-        ax.set_ylabel("loss after the cooldown (nats per byte)")
+        ax.set_ylabel("final loss (nats per byte)")
         ax.legend(title="budget (FLOPs)", loc="lower left")
     return fig
 

@@ -12,6 +12,7 @@ __all__ = [
     "bias_table",
     "comparison",
     "cosine_table",
+    "miss_table",
     "prediction_table",
     "t1_table",
     "verdict_table",
@@ -118,12 +119,14 @@ def bias_table(bias: pd.DataFrame) -> BookTable:
     )  # fmt: skip
 
 
-def comparison(summary: dict, t1: pd.DataFrame | None = None, cosine: dict | None = None) -> BookTable:
+def comparison(summary: dict, t1: pd.DataFrame | None = None, cosine: dict | None = None,
+               observed: dict | None = None) -> BookTable:  # fmt: skip
     """The chapter's closing table, from :meth:`scaling_utils.analysis.predictable.Progress.summary`.
 
     With ``t1`` (:func:`scaling_utils.analysis.countings.countings`) a row for T1 on the v3 sweep
     beside Hoffmann et al.'s Table 2; with ``cosine`` (:func:`~scaling_utils.analysis.verify.cosine_summary`)
-    a row for the cooldown branches against matched cosine runs.
+    a row for the cooldown branches against matched cosine runs; with ``observed``
+    (:func:`~scaling_utils.analysis.verify.observed_target`) the first row gives the target runs' verdict.
     """
     from scaling_utils.laws.chinchilla import PUBLISHED_T1
 
@@ -146,8 +149,12 @@ def comparison(summary: dict, t1: pd.DataFrame | None = None, cosine: dict | Non
     return comparison_table([
         ("a big run's loss is predictable from small ones (大模型的可预测性)",
          "shown by others (the GPT-4 report: 1,000-10,000x less compute)",
-         f"the prediction: {summary['prediction_made']}",
-         f"a pre-registered test at {ratio}, in progress"),
+         f"the prediction: {summary['prediction_made']}" if observed is None else
+         f"N_opt off by a factor {observed['obs_n_factor']:.2f}; lowest loss {abs(observed['obs_loss_err']):.1%} "
+         f"{'below' if observed['obs_loss_err'] < 0 else 'above'} the prediction",
+         f"a pre-registered test at {ratio}, in progress" if observed is None else
+         f"a pre-registered test at {ratio}: N_opt {'met' if observed['obs_pass_n'] else 'missed'}, "
+         f"loss {'met' if observed['obs_pass_loss'] else 'missed'} (the plan's criteria)"),
         ("the best learning rate falls with compute (DeepSeek: exponent -0.125)", "(not in article)",
          f"exponent {summary['lr_exp']:.3f} ({summary['lr_exp_lo']:.3f} to {summary['lr_exp_hi']:.3f})",
          "flatter on these models"),
@@ -228,3 +235,27 @@ def verdict_table(record: dict, observed: dict) -> BookTable:
          "verdict": "plan's criterion"},
         index="quantity",
     )  # fmt: skip
+
+
+def miss_table(slopes: pd.DataFrame, gamma: float) -> BookTable:
+    """The local slopes of the lowest loss beside the fitted frontier's exponent (why the loss was missed).
+
+    ``slopes`` is :func:`scaling_utils.analysis.miss.local_slopes`; ``gamma`` the committed
+    frontier's exponent. Slopes are given as ``-d ln L_min / d ln C``, positive like ``gamma``.
+    """
+
+    def span(lo: float, hi: float) -> str:
+        return f"{lo:.2g} to {hi:.2g}"
+
+    fitting = slopes[~slopes["observed_at_target"]]
+    rows = [{"span": span(r.C_from, r.C_to), "source": "fitting budgets' vertices", "slope": f"{-r.slope:.3f}"}
+            for r in fitting.itertuples()]  # fmt: skip
+    rows.append({"span": span(fitting["C_from"].min(), fitting["C_to"].max()),
+                 "source": "the committed frontier (its exponent)", "slope": f"{gamma:.3f}"})  # fmt: skip
+    rows += [{"span": span(r.C_from, r.C_to), "source": "observed at the target (after the prediction)",
+              "slope": f"{-r.slope:.3f}"} for r in slopes[slopes["observed_at_target"]].itertuples()]  # fmt: skip
+    return book_table(
+        pd.DataFrame(rows),
+        {"span": "compute span (FLOPs)", "source": "from", "slope": "slope, −d ln L / d ln C"},
+        index="span",
+    )

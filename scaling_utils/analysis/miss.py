@@ -93,6 +93,8 @@ def miss_summary(draws: pd.DataFrame, slopes: pd.DataFrame, record: dict, observ
 
     ``draws`` is :func:`frontier_draws`, ``slopes`` :func:`local_slopes`, ``record`` the committed
     prediction and ``observed`` :func:`scaling_utils.analysis.verify.observed_target`.
+    ``miss_slope_sd`` is the standard deviation of the fitting budgets' local slopes (their
+    scatter, against which the observed slope's distance from the exponent is read).
     """
     pred, (lo, _hi) = record["point"]["loss_frontier"], record["interval"]["loss_frontier"]
     se = record["jackknife_se"]["loss_frontier"]
@@ -108,6 +110,7 @@ def miss_summary(draws: pd.DataFrame, slopes: pd.DataFrame, record: dict, observ
         "miss_slope_lo": float(-fitting["slope"].max()),
         "miss_slope_hi": float(-fitting["slope"].min()),
         "miss_slope_obs": float(-slopes.loc[slopes["observed_at_target"], "slope"].iloc[0]),
+        "miss_slope_sd": float(fitting["slope"].std(ddof=1)) if len(fitting) > 1 else float("nan"),
         "miss_se": float(se),
         "miss_in_se": float((observed["obs_loss"] - pred) / se),
     }

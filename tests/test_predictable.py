@@ -294,7 +294,7 @@ def test_the_target_profile_is_the_parabola_whose_vertex_observed_target_reports
     assert curve.loc[curve["loss"].idxmin(), "N"] == pytest.approx(obs["obs_n"], rel=2e-3)
     assert curve["loss"].min() == pytest.approx(obs["obs_loss"], rel=1e-6)
     fig = target_profile(points, means, curve, record, obs)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "observed vertex (seed bootstrap)" in labels and "approach 3's prediction" in labels
     plt.close(fig)
     with pytest.raises(ValueError, match="at least 3 sizes, got 2"):

@@ -134,7 +134,7 @@ def target_profile(points: pd.DataFrame, means: pd.DataFrame, curve: pd.DataFram
     p, iv = record["point"], record["interval"]
     c = palette(3)
     with book_style():
-        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.4), layout="constrained")
+        fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 5.0), layout="constrained")
         (lo, hi), (nlo, nhi) = iv["loss_frontier"], iv["n_opt2"]
         ax.axhspan(lo, hi, color=c[1], alpha=0.15, lw=0, label="predicted lowest loss (80% interval)")
         ax.axvspan(nlo, nhi, color=c[1], alpha=0.15, lw=0, hatch="//", label="predicted $N_{opt}$ (80% interval)")
@@ -151,5 +151,6 @@ def target_profile(points: pd.DataFrame, means: pd.DataFrame, curve: pd.DataFram
         ax.set_xscale("log")
         ax.set_xlabel("parameters N (with the output head)")
         ax.set_ylabel("loss after the cooldown (nats per byte)")
-        ax.legend(loc="upper center", fontsize=9, ncols=2)
+        # below the axes: inside, it would hide approach 3's prediction at the top of the range
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return fig

@@ -122,6 +122,9 @@ def test_observed_target_reports_the_seed_spread_the_bootstrap_can_see():
               "point": {"loss_frontier": 1.35, "n_opt2": 5e5}, "interval": {"loss_frontier": [1.34, 1.40]}}  # fmt: skip
     obs = observed_target(pd.DataFrame(rows), record, PLAN, resamples=20)
     assert obs["obs_sizes_seeded"] == 1 and obs["obs_seed_spread"] == pytest.approx(0.001)
+    # the profile is an exact parabola in ln N but for the second seed's 0.001: the means sit within 0.0005
+    assert obs["obs_best_loss"] == pytest.approx(1.3) and obs["obs_best_n"] == 5e5
+    assert 0 < obs["obs_resid_max"] < 5e-4
 
 
 def test_the_comparison_row_gives_the_target_runs_verdict():
@@ -146,3 +149,16 @@ def test_backtest_summary_averages_porians_settings():
     frontier = porian[porian["law"] == "frontier E + k C^-gamma"]["abs. rel. error"]
     assert s["bt_porian_frontier"] == pytest.approx(100 * frontier.mean()) and len(frontier) == 15
     assert {"bt_porian_loss3", "bt_porian_n2", "bt_porian_n3", "bt_v3_frontier"} <= set(s)
+
+
+def test_seed_spread_is_the_largest_gap_between_seeds_at_a_budget():
+    from scaling_utils.analysis.verify import seed_spread
+
+    pts = pd.DataFrame({"N": [1.0, 1.0, 2.0, 2.0, 3.0], "D": [5.0] * 5, "loss": [2.0, 2.01, 1.9, 1.93, 1.8],
+                        "budget": [10.0] * 4 + [20.0], "at_budget": True})  # fmt: skip
+    assert seed_spread(pts, 10.0) == pytest.approx(0.03)
+    assert seed_spread(pts, 10.0, stat="median") == pytest.approx(0.02)  # the gaps are 0.01 and 0.03
+    with pytest.raises(ValueError, match="stat must be 'max' or 'median', got 'mean'"):
+        seed_spread(pts, 10.0, stat="mean")
+    with pytest.raises(ValueError, match="no point at the budget 20 has two seeds"):
+        seed_spread(pts, 20.0)

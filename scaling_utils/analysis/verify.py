@@ -20,6 +20,7 @@ __all__ = [
     "cosine_check",
     "cosine_summary",
     "observed_target",
+    "seed_spread",
     "t1_summary",
     "target_curve",
     "target_points",
@@ -104,6 +105,25 @@ def backtest_summary(v3: pd.DataFrame, kaplan: pd.DataFrame, porian: pd.DataFram
     }
 
 
+def seed_spread(points: pd.DataFrame, budget: float, stat: str = "max") -> float:
+    """The difference between seeds of one (N, D) point at ``budget``: its largest (``stat="max"``) or median.
+
+    Raises
+    ------
+    ValueError
+        When no point at ``budget`` has two seeds, or ``stat`` is neither ``"max"`` nor ``"median"``.
+    """
+    if stat not in ("max", "median"):
+        raise ValueError(f"stat must be 'max' or 'median', got {stat!r}")
+    at = points[points["at_budget"] & np.isclose(points["budget"], budget)]
+    g = at.groupby(["N", "D"])["loss"].agg(["max", "min", "size"])
+    g = g[g["size"] >= 2]
+    if g.empty:
+        raise ValueError(f"no point at the budget {budget:.3g} has two seeds")
+    d = g["max"] - g["min"]
+    return float(d.max() if stat == "max" else d.median())
+
+
 def t1_summary(countings: pd.DataFrame, plan: dict) -> dict[str, float]:
     """T1 on the v3 sweep for the chapter: ``t1_<counting>_<approach>`` with ``_lo``, ``_hi`` and ``_w`` (width).
 
@@ -142,6 +162,13 @@ def _parabola(means: pd.DataFrame, target: float) -> pd.Series:
     return isoflop_minima(means["N"], np.full(len(means), target), means["loss"], window=len(means)).iloc[0]
 
 
+def _residual_max(at: pd.DataFrame, target: float) -> float:
+    """The largest distance of a size's seed mean from the plan's parabola through them (nats)."""
+    means = at.groupby("N", as_index=False)["loss"].mean()
+    v, ln = _parabola(means, target), np.log(means["N"].to_numpy(float))
+    return float(np.abs(means["loss"].to_numpy(float) - (v["p0"] + v["p1"] * ln + v["p2"] * ln**2)).max())
+
+
 def target_curve(points: pd.DataFrame, plan: dict, n_grid: int = 60) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The target budget's IsoFLOP profile: each size's seed mean, and the parabola through them.
 
@@ -175,7 +202,10 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
     within a factor ``n_opt_factor_max`` of the predicted one. The loss error is also given in
     units of the interval: the error over the interval's half-width on the side it falls.
     ``obs_sizes_seeded`` counts the sizes with two seeds or more (the only ones the bootstrap
-    varies) and ``obs_seed_spread`` is the largest difference between seeds of one size.
+    varies) and ``obs_seed_spread`` is the largest difference between seeds of one size;
+    ``obs_best_loss`` and ``obs_best_n`` are the lowest single run, and ``obs_resid_max`` the
+    largest distance of a size's seed mean from the parabola (what limits the vertex when most
+    sizes have one seed).
 
     Raises
     ------
@@ -221,6 +251,8 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
         "obs_loss3_err": (loss_obs - p["loss3"]) / p["loss3"] if "loss3" in p else float("nan"),
         "obs_n3_factor": max(p["n_opt3"] / n_obs, n_obs / p["n_opt3"]) if "n_opt3" in p else float("nan"),
         "obs_sizes_seeded": int(sum(len(g) >= 2 for g in cells)),
+        "obs_best_loss": float(at["loss"].min()), "obs_best_n": float(at.loc[at["loss"].idxmin(), "N"]),
+        "obs_resid_max": _residual_max(at, target),
         "obs_seed_spread": max((float(g["loss"].max() - g["loss"].min()) for g in cells if len(g) >= 2),
                                default=float("nan")),
     }  # fmt: skip

@@ -88,13 +88,13 @@ def v3_backtests() -> pd.DataFrame:
 
 
 def v3_countings() -> pd.DataFrame:
-    """T1 on the v3 fitting sweep: approaches 1-3 in three countings, 1,000 cluster resamples and the jackknife."""
+    """T1 on the v3 fitting sweep: approaches 1-3 in three countings, the plan's cluster resamples and the jackknife."""
     from scaling_utils.analysis.countings import countings
     from scaling_utils.analysis.predictable import fitting_points
     from scaling_utils.analysis.preregistration import load_plan
 
     plan = load_plan(_ROOT / "data" / "plans" / "predictable.toml")
-    return countings(fitting_points(_ROOT / "data" / "experiments", plan), resamples=1000,
+    return countings(fitting_points(_ROOT / "data" / "experiments", plan), resamples=plan["prediction"]["resamples"],
                      level=plan["prediction"]["interval"], seed=plan["prediction"]["seed"])  # fmt: skip
 
 

@@ -98,6 +98,11 @@ def test_miss_summary_counts_the_resamples_at_the_bound_and_the_miss_in_standard
     assert ms["miss_slope_obs"] == pytest.approx(-np.log(1.3 / 1.6) / np.log(10))
     assert ms["miss_slope_lo"] == pytest.approx(-np.log(1.8 / 2.0) / np.log(10))  # the shallower fitting slope
     assert ms["miss_slope_hi"] == pytest.approx(-np.log(1.6 / 1.8) / np.log(10))
+    gap = ms["miss_slope_obs"] - 0.05
+    assert ms["miss_slope_gap"] == pytest.approx(gap) and ms["miss_gap_in_sd"] == pytest.approx(
+        gap / ms["miss_slope_sd"]
+    )
+    assert ms["miss_slope_effect"] == pytest.approx(1 - 10**-gap)  # the last span is a decade (1e13 to 1e14)
     assert ms["miss_slope_sd"] == pytest.approx(np.std([np.log(0.9), np.log(1.6 / 1.8)], ddof=1) / np.log(10))
 
 

@@ -223,6 +223,7 @@ def test_the_observed_target_recovers_the_laws_optimum_and_applies_the_plans_cri
     assert obs["obs_loss_err"] == pytest.approx(-0.01 / 1.01, abs=2e-3)
     assert obs["obs_loss_err_units"] == pytest.approx(-0.01 / 0.02, abs=0.1)  # the lower half-width is 2% of the loss
     assert obs["obs_n_factor"] == pytest.approx(1.2, rel=0.03)
+    assert not obs["obs_n_inside"]  # the record gives no N_opt interval
     far = observed_target(_target_points(), record | {"point": record["point"] | {"n_opt2": n_true * 2}}, PLAN,
                           resamples=10)  # fmt: skip
     assert not far["obs_pass_n"]

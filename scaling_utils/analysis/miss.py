@@ -94,12 +94,17 @@ def miss_summary(draws: pd.DataFrame, slopes: pd.DataFrame, record: dict, observ
     ``draws`` is :func:`frontier_draws`, ``slopes`` :func:`local_slopes`, ``record`` the committed
     prediction and ``observed`` :func:`scaling_utils.analysis.verify.observed_target`.
     ``miss_slope_sd`` is the standard deviation of the fitting budgets' local slopes (their
-    scatter, against which the observed slope's distance from the exponent is read).
+    scatter), ``miss_slope_gap`` the observed slope less the committed exponent and
+    ``miss_gap_in_sd`` that gap in units of the scatter; ``miss_slope_effect`` is the fraction of
+    loss the gap makes over the span from the largest fitting budget to the target.
     """
     pred, (lo, _hi) = record["point"]["loss_frontier"], record["interval"]["loss_frontier"]
     se = record["jackknife_se"]["loss_frontier"]
     fitting = slopes[~slopes["observed_at_target"]]
     at_bound = draws["E"] <= BOUND_TOL
+    slope_obs = float(-slopes.loc[slopes["observed_at_target"], "slope"].iloc[0])
+    slope_sd = float(fitting["slope"].std(ddof=1)) if len(fitting) > 1 else float("nan")
+    gap = slope_obs - float(record["laws"]["frontier"]["alpha"])
     return {
         "miss_share_bound": float(at_bound.mean()),
         "miss_draws": len(draws),
@@ -109,8 +114,11 @@ def miss_summary(draws: pd.DataFrame, slopes: pd.DataFrame, record: dict, observ
         "miss_gamma": float(record["laws"]["frontier"]["alpha"]),
         "miss_slope_lo": float(-fitting["slope"].max()),
         "miss_slope_hi": float(-fitting["slope"].min()),
-        "miss_slope_obs": float(-slopes.loc[slopes["observed_at_target"], "slope"].iloc[0]),
-        "miss_slope_sd": float(fitting["slope"].std(ddof=1)) if len(fitting) > 1 else float("nan"),
+        "miss_slope_obs": slope_obs,
+        "miss_slope_sd": slope_sd,
+        "miss_slope_gap": gap,
+        "miss_gap_in_sd": gap / slope_sd,
+        "miss_slope_effect": float(1 - np.exp(-gap * np.log(slopes["C_to"].iloc[-1] / slopes["C_from"].iloc[-1]))),
         "miss_se": float(se),
         "miss_in_se": float((observed["obs_loss"] - pred) / se),
     }

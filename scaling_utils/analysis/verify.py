@@ -247,6 +247,7 @@ def observed_target(points: pd.DataFrame, record: dict, plan: dict, *, resamples
         "obs_sizes": int(at["N"].nunique()), "obs_runs": len(at),
         "obs_loss_err": (loss_obs - pred_loss) / pred_loss, "obs_loss_err_units": (loss_obs - pred_loss) / half,
         "obs_loss_inside": bool(lo <= loss_obs <= hi),
+        "obs_n_inside": bool(iv[key_n][0] <= n_obs <= iv[key_n][1]) if key_n in iv else False,
         "obs_n_factor": max(pred_n / n_obs, n_obs / pred_n),
         "obs_loss3_err": (loss_obs - p["loss3"]) / p["loss3"] if "loss3" in p else float("nan"),
         "obs_n3_factor": max(p["n_opt3"] / n_obs, n_obs / p["n_opt3"]) if "n_opt3" in p else float("nan"),
